@@ -1,0 +1,21 @@
+/* unit.h — the suites of the unit-test runner, one per module, and shared test helpers. */
+#ifndef KS_UNIT_H
+#define KS_UNIT_H
+
+#include <check.h>
+
+Suite *suite_config(void);
+Suite *suite_diag(void);
+Suite *suite_log(void);
+Suite *suite_yaml(void);
+
+/* Path of a file under tests/data (the runner's KS_TEST_DATA); returns a static buffer. */
+const char *unit_data(const char *relative);
+
+/* A fresh temporary directory for one test; removed by the runner's fork when the test ends. */
+const char *unit_tmpdir(void);
+
+/* Writes text to a new file in the test's temporary directory and returns its path (static). */
+const char *unit_write(const char *name, const char *text);
+
+#endif
