@@ -4,10 +4,10 @@
 
 #include <check.h>
 
-Suite *suite_config(void);
-Suite *suite_diag(void);
-Suite *suite_log(void);
-Suite *suite_yaml(void);
+/* Every tests/unit/test_NAME.c defines Suite *suite_NAME(void); the build lists them in unit_suites.h. */
+#define KS_SUITE(name) Suite *suite_##name(void);
+#include "unit_suites.h"
+#undef KS_SUITE
 
 /* Path of a file under tests/data (the runner's KS_TEST_DATA); returns a static buffer. */
 const char *unit_data(const char *relative);

@@ -67,11 +67,10 @@ main(void)
         perror("mkdtemp");
         return EXIT_FAILURE;
     }
-    runner = srunner_create(suite_config());
-
-    srunner_add_suite(runner, suite_diag());
-    srunner_add_suite(runner, suite_log());
-    srunner_add_suite(runner, suite_yaml());
+    runner = srunner_create(NULL);
+#define KS_SUITE(name) srunner_add_suite(runner, suite_##name());
+#include "unit_suites.h"
+#undef KS_SUITE
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
