@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "ks_log.h"
+#include "sensor_load.h"
 #include "sup_config.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
@@ -51,6 +52,8 @@ main(int argc, char **argv)
     bool         test = false;
     ks_diag_t    diag = {0};
     ks_config_t *cfg;
+    ks_pool_t    pool = {0};
+    size_t       refused;
     int          c;
 
     while ((c = getopt_long(argc, argv, "c:tfhV", longopts, NULL)) != -1) {
@@ -79,10 +82,20 @@ main(int argc, char **argv)
         ks_diag_free(&diag);
         return 1;
     }
+    refused = ks_pool_load_glob(&pool, cfg->sensors, &diag);
     if (test) {
-        printf("ksensord: %s: configuration is valid\n", path);
+        report(&diag);
+        for (size_t i = 0; i < pool.warnings.n; i++)
+            fprintf(stderr, "warning: %s\n", pool.warnings.msgs[i]);
+        if (refused > 0)
+            fprintf(stderr, "ksensord: %s: %zu sensor%s refused, configuration refused\n", path, refused,
+                    refused == 1 ? "" : "s");
+        else
+            printf("ksensord: %s: configuration is valid (%zu sensors)\n", path, pool.nsensors);
+        ks_diag_free(&diag);
+        ks_pool_free(&pool);
         ks_config_free(cfg);
-        return 0;
+        return refused > 0 ? 1 : 0;
     }
 
     ks_log_setup("supervisor", -1, (ks_log_level_t)cfg->log.level, cfg->log.format == KS_LOG_JSON);
@@ -92,8 +105,18 @@ main(int argc, char **argv)
     }
     ks_log_notice("ksensord %s: configuration %s loaded (pool %s, brokers %s)", KS_VERSION, path,
                   cfg->pool, cfg->eventbus.brokers);
-    ks_log_warning("this build checks configurations only: the worker pipeline, supervisor and "
-                   "embedded broker are not part of it yet, so no sensor runs");
+    for (size_t i = 0; i < diag.n; i++)
+        ks_log_error("sensor refused: %s", diag.msgs[i]);
+    for (size_t i = 0; i < pool.warnings.n; i++)
+        ks_log_warning("%s", pool.warnings.msgs[i]);
+    for (size_t i = 0; i < pool.nsensors; i++)
+        ks_log_info("sensor %s loaded from %s: %zu dependencies, %zu triggers", pool.sensors[i]->name,
+                    pool.sensors[i]->file, pool.sensors[i]->ndeps, pool.sensors[i]->ntriggers);
+    ks_log_warning("this build checks configurations and sensors only: the worker pipeline, supervisor "
+                   "and embedded broker are not part of it yet, so no sensor runs against Kafka "
+                   "(`ksensorctl eval` runs sensors offline)");
+    ks_diag_free(&diag);
+    ks_pool_free(&pool);
     ks_config_free(cfg);
     return 0;
 }

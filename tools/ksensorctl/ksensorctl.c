@@ -5,6 +5,17 @@
 #include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 
+#include "ctl.h"
+
+static const struct {
+    const char *name;
+    int       (*run)(int argc, char **argv);
+    const char *what;
+} commands[] = {
+    { "check", ctl_check, "validate Argo Sensor manifests" },
+    { "eval", ctl_eval, "run sensors offline over CloudEvents; print the firings" },
+};
+
 static void
 usage(FILE *out)
 {
@@ -12,13 +23,18 @@ usage(FILE *out)
         "Usage: ksensorctl [--help | --version] COMMAND [ARGS]\n"
         "Inspects and drives ksensor: its SQLite state, the running daemon, sensors offline.\n"
         "\n"
+        "Commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].what);
+    fprintf(out,
+        "\n"
+        "`ksensorctl COMMAND --help` describes a command.\n"
+        "\n"
         "Options:\n"
         "  -h, --help       this text\n"
         "  -V, --version    print the version and exit\n"
         "\n"
-        "This build has no subcommands yet.\n"
-        "\n"
-        "Exit status: 0 on success, 2 on a usage error.\n");
+        "Exit status: 0 on success, 1 when what was inspected has a problem, 2 on a usage error.\n");
 }
 
 int
@@ -26,18 +42,22 @@ main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return CTL_USAGE;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
-        return 0;
+        return CTL_OK;
     }
     if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("ksensorctl %s (librdkafka %s, SQLite %s)\n", KS_VERSION, rd_kafka_version_str(),
                sqlite3_libversion());
-        return 0;
+        return CTL_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     }
     fprintf(stderr, "ksensorctl: unknown command '%s'\n", argv[1]);
     usage(stderr);
-    return 2;
+    return CTL_USAGE;
 }
