@@ -9,6 +9,7 @@
 #include "ks_log.h"
 #include "sensor_load.h"
 #include "sup_config.h"
+#include "wrk.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 
@@ -22,6 +23,7 @@ usage(FILE *out)
         "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
         "  -t, --test          check the configuration, print every problem, exit 0 or 1\n"
         "  -f, --foreground    stay in the foreground (containers, systemd)\n"
+        "  -w, --worker N      run worker slot N in this process (default 0)\n"
         "  -h, --help          this text\n"
         "  -V, --version       print the version and exit\n"
         "\n"
@@ -44,6 +46,7 @@ main(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "test", no_argument, NULL, 't' },
         { "foreground", no_argument, NULL, 'f' },
+        { "worker", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -54,13 +57,14 @@ main(int argc, char **argv)
     ks_config_t *cfg;
     ks_pool_t    pool = {0};
     size_t       refused;
-    int          c;
+    int          c, slot = 0, rc;
 
-    while ((c = getopt_long(argc, argv, "c:tfhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:tfw:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;
         case 't': test = true; break;
         case 'f': break;
+        case 'w': slot = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         case 'V':
             printf("ksensord %s (librdkafka %s)\n", KS_VERSION, rd_kafka_version_str());
@@ -98,7 +102,7 @@ main(int argc, char **argv)
         return refused > 0 ? 1 : 0;
     }
 
-    ks_log_setup("supervisor", -1, (ks_log_level_t)cfg->log.level, cfg->log.format == KS_LOG_JSON);
+    ks_log_setup("worker", slot, (ks_log_level_t)cfg->log.level, cfg->log.format == KS_LOG_JSON);
     if (ks_log_open(cfg->log.file) != 0) {
         ks_config_free(cfg);
         return 1;
@@ -112,11 +116,18 @@ main(int argc, char **argv)
     for (size_t i = 0; i < pool.nsensors; i++)
         ks_log_info("sensor %s loaded from %s: %zu dependencies, %zu triggers", pool.sensors[i]->name,
                     pool.sensors[i]->file, pool.sensors[i]->ndeps, pool.sensors[i]->ntriggers);
-    ks_log_warning("this build checks configurations and sensors only: the worker pipeline, supervisor "
-                   "and embedded broker are not part of it yet, so no sensor runs against Kafka "
-                   "(`ksensorctl eval` runs sensors offline)");
     ks_diag_free(&diag);
+
+    if (strcmp(cfg->eventbus.brokers, "embedded") == 0) {
+        ks_log_warning("the embedded broker is not part of this build: set eventbus.brokers to a Kafka "
+                       "cluster to run the pipeline (`ksensorctl eval` runs sensors offline)");
+        rc = 0;
+    } else {
+        /* one worker in this process until the supervisor forks them */
+        ks_pool_index(&pool);
+        rc = ks_worker_run(cfg, &pool, slot);
+    }
     ks_pool_free(&pool);
     ks_config_free(cfg);
-    return 0;
+    return rc;
 }

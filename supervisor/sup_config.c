@@ -55,6 +55,7 @@ static const char *check_not_empty(const void *field, char *buf, size_t len);
 static const char *check_listen(const void *field, char *buf, size_t len);
 static const char *check_user(const void *field, char *buf, size_t len);
 static const char *check_sasl(const void *field, char *buf, size_t len);
+static const char *check_instance(const void *field, char *buf, size_t len);
 
 static const char *const layouts[] = { "shared", "per-sensor", NULL };
 static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
@@ -85,6 +86,7 @@ static const ks_config_key_t config_keys[] = {
     { "eventbus.sasl.passwordFile",  KS_CT_PATH,     F(eventbus.sasl.password_file), "", false, NULL, 0, 0, NULL },
     { "eventbus.librdkafka",         KS_CT_MAP,      F(eventbus.librdkafka), NULL, false, NULL, 0, 0, NULL },
     { "pool",                        KS_CT_STRING,   F(pool), "ksensor", false, check_pool, 0, 0, NULL },
+    { "instance",                    KS_CT_STRING,   F(instance), "", false, check_instance, 0, 0, NULL },
     { "workers",                     KS_CT_COUNT,    F(workers), "auto", true, NULL, 1, 1024, NULL },
     { "cpuAffinity",                 KS_CT_BOOL,     F(cpu_affinity), "false", true, NULL, 0, 0, NULL },
     { "dataDir",                     KS_CT_PATH,     F(data_dir), "/var/lib/ksensor", false, check_not_empty, 0, 0, NULL },
@@ -757,4 +759,13 @@ check_sasl(const void *field, char *buf, size_t len)
     strcpy(buf, "expected one of: ");
     choices_text(mechanisms + 1, buf + strlen(buf), len - strlen(buf));
     return buf;
+}
+
+static const char *
+check_instance(const void *field, char *buf, size_t len)
+{
+    const char *s = *(char *const *)field;
+
+    /* becomes part of group.instance.id and transactional.id */
+    return s[0] == '\0' ? NULL : check_topic_name(s, 100, buf, len);
 }

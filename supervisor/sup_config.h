@@ -56,6 +56,7 @@ typedef struct ks_config {
     } eventbus;
 
     char    *pool;
+    char    *instance;                  /* this host's name in the group; "" = the hostname */
     int      workers;                   /* 0 = one per core ("auto") */
     bool     cpu_affinity;
     char    *data_dir;

@@ -1,0 +1,119 @@
+/* wrk.h — the worker: one libev loop, one Kafka consumer and one transactional producer, running the
+ * event, trigger and action stages over the partitions this worker is assigned.
+ *
+ * Every batch is one Kafka transaction (the records produced by all three stages plus the consumed
+ * offsets, KIP-447) followed by one SQLite transaction per task; see DESIGN.md §3. Prototypes are
+ * grouped by the file that defines them. */
+#ifndef WRK_H
+#define WRK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <sqlite3.h>
+
+#include "sensor.h"
+#include "sensor_event.h"
+#include "sup_config.h"
+
+#define KS_FORMAT_HEADER  "ksensor-format"
+#define KS_FORMAT_VERSION "1"
+#define KS_DEP_HEADER     "dependencyName"
+#define KS_FIRING_HEADER  "firingId"
+
+typedef struct ks_worker       ks_worker_t;
+typedef struct ks_trigger_task ks_trigger_task_t;
+typedef struct ks_action_task  ks_action_task_t;
+
+/* A log line to write once the batch that decided it has committed. */
+typedef struct ks_after_commit {
+    char                   *line;
+    struct ks_after_commit *next;
+} ks_after_commit_t;
+
+struct ks_worker {
+    const ks_config_t   *cfg;
+    const ks_pool_t     *pool;
+    int                  slot;
+    char                 instance[128];     /* group.instance.id */
+    char                 topic_event[256], topic_trigger[256], topic_action[256], topic_state[256];
+    struct ev_loop      *loop;
+    rd_kafka_t          *consumer;
+    rd_kafka_t          *producer;
+    int                  wake[2];           /* librdkafka's queue event pipe */
+    ev_io                wake_io;
+    ev_timer             commit_timer;
+    ev_signal            sigterm, sigint;
+    bool                 stopping;
+
+    /* tasks by partition; NULL when not assigned here */
+    ks_trigger_task_t  **triggers;
+    int                  ntriggers;
+    ks_action_task_t   **actions;
+    int                  nactions;
+
+    /* the open batch */
+    bool                 in_txn;
+    size_t               batch_records;
+    rd_kafka_topic_partition_list_t *batch_offsets;
+    ks_after_commit_t   *after_commit, **after_tail;
+
+    /* sorted "<sensor>/<trigger>" index over the pool */
+    struct trigger_key  *keys;
+    size_t               nkeys;
+
+    /* counters */
+    uint64_t             events_in, events_bad, firings, actions_done, actions_skipped, batches, aborts;
+    time_t               last_bad_log;
+    uint64_t             bad_since_log;
+};
+
+/* wrk_worker.c */
+int  ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot) __attribute__((warn_unused_result));
+/* A configuration with what every Kafka handle shares: brokers, TLS, SASL, user properties. */
+rd_kafka_conf_t *ks_worker_conf(const ks_config_t *cfg);
+/* Produces a record inside the open transaction; partition < 0 lets the partitioner choose. */
+int  ks_worker_produce(ks_worker_t *w, const char *topic, int32_t partition, const char *key,
+                       const void *value, size_t len, rd_kafka_headers_t *headers, void *opaque)
+    __attribute__((warn_unused_result));
+void ks_worker_after_commit(ks_worker_t *w, char *line);
+const ks_trigger_t *ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len);
+/* A bad record: counted, logged (at most once a second, with how many were suppressed), and sent to
+ * the dead-letter topic when one is configured. */
+int  ks_worker_bad_record(ks_worker_t *w, const rd_kafka_message_t *msg, const char *reason)
+    __attribute__((warn_unused_result));
+rd_kafka_headers_t *ks_worker_headers(const char *dependency, const char *firing_id);
+
+/* wrk_topics.c */
+int  ks_topics_ensure(ks_worker_t *w) __attribute__((warn_unused_result));
+
+/* wrk_event.c */
+int  ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg) __attribute__((warn_unused_result));
+/* The firing record: {"id","sensor","trigger","events":{dependency: event}}. */
+char *ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *deps,
+                       const char *const *events, const size_t *lens, size_t n, size_t *len);
+
+/* wrk_trigger.c */
+ks_trigger_task_t *ks_trigger_task_open(ks_worker_t *w, int32_t partition);
+void ks_trigger_task_close(ks_trigger_task_t *task);
+int  ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message_t *msg)
+    __attribute__((warn_unused_result));
+/* Before the Kafka commit: one changelog record per trigger changed in this batch. */
+int  ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task) __attribute__((warn_unused_result));
+void ks_trigger_task_delivered(ks_trigger_task_t *task, int64_t offset);
+int  ks_trigger_task_commit(ks_trigger_task_t *task) __attribute__((warn_unused_result));
+void ks_trigger_task_rollback(ks_trigger_task_t *task);
+
+/* wrk_action.c */
+ks_action_task_t *ks_action_task_open(ks_worker_t *w, int32_t partition);
+void ks_action_task_close(ks_action_task_t *task);
+int  ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
+    __attribute__((warn_unused_result));
+int  ks_action_task_commit(ks_action_task_t *task) __attribute__((warn_unused_result));
+void ks_action_task_rollback(ks_action_task_t *task);
+
+#endif

@@ -1,0 +1,249 @@
+/* wrk_action.c — an action task: one partition of <pool>-action with its dedupe ledger.
+ *
+ * A firing whose id is in the ledger has run on this host and is skipped. `log` writes one structured
+ * line per firing once the batch has committed (intervalSeconds throttles per trigger); `kafka` to
+ * this cluster produces inside the batch's transaction, so it takes effect exactly once. Other
+ * executors (http, kafka to another cluster) are recorded as failed with the reason. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ks_log.h"
+#include "ks_mem.h"
+#include "sensor_param.h"
+#include "wrk.h"
+#include "wrk_crash.h"
+#include "wrk_store.h"
+
+enum { ST_SEEN, ST_RECORD, ST_COUNT };
+
+static const char *const statements[ST_COUNT] = {
+    [ST_SEEN] = "SELECT status FROM ledger WHERE id = ?",
+    [ST_RECORD] = "INSERT OR REPLACE INTO ledger (id, sensor, trigger, kind, status, attempts, last_error, updated_at) "
+                  "VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+};
+
+struct ks_action_task {
+    ks_worker_t  *w;
+    int32_t       partition;
+    sqlite3      *db;
+    sqlite3_stmt *st[ST_COUNT];
+    bool          in_txn;
+};
+
+static const char *const kind_names[] = { "log", "http", "kafka" };
+
+ks_action_task_t *
+ks_action_task_open(ks_worker_t *w, int32_t partition)
+{
+    ks_action_task_t *task = ks_calloc(1, sizeof(*task));
+    char              path[4096], err[512];
+
+    task->w = w;
+    task->partition = partition;
+    if (mkdir(w->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        ks_log_error("mkdir(\"%s\") failed: %s", w->cfg->data_dir, strerror(errno));
+        free(task);
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, w->topic_action, (int)partition);
+    if ((task->db = ks_store_open(path, "action", err, sizeof(err))) == NULL) {
+        ks_log_error("%s", err);
+        free(task);
+        return NULL;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        if ((task->st[i] = ks_store_prepare(task->db, statements[i])) == NULL) {
+            ks_action_task_close(task);
+            return NULL;
+        }
+    }
+    return task;
+}
+
+void
+ks_action_task_close(ks_action_task_t *task)
+{
+    if (task == NULL)
+        return;
+    ks_action_task_rollback(task);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(task->st[i]);
+    sqlite3_close(task->db);
+    free(task);
+}
+
+static int
+ledger_record(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
+              const char *error)
+{
+    sqlite3_stmt *st = task->st[ST_RECORD];
+    int           rc;
+
+    if (!task->in_txn) {
+        if (ks_store_exec(task->db, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        task->in_txn = true;
+    }
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, trig->sensor->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, trig->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, kind_names[trig->kind], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+    if (error != NULL)
+        sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_int64(st, 7, (int64_t)time(NULL) * 1000);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        ks_log_error("action task %d: %s", task->partition, sqlite3_errmsg(task->db));
+        return -1;
+    }
+    return 0;
+}
+
+static bool
+ledger_seen(ks_action_task_t *task, const char *id)
+{
+    sqlite3_stmt *st = task->st[ST_SEEN];
+    bool          seen;
+
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    seen = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return seen;
+}
+
+/* Produces the kafka trigger's message inside the batch's transaction (same cluster only). */
+static int
+run_kafka(ks_worker_t *w, const ks_trigger_t *trig, const json_t *events, const char *id, char *err, size_t errlen)
+{
+    ks_held_event_t held[KS_SENSOR_MAX_DEPS];
+    ks_event_t      decoded[KS_SENSOR_MAX_DEPS];
+    size_t          n = 0, len;
+    const char     *dep;
+    json_t         *ev, *tmpl = json_deep_copy(trig->tmpl), *kafka;
+    char           *body = NULL, *text;
+    const char     *url, *topic, *key;
+    int             rc = -1;
+
+    json_object_foreach((json_t *)events, dep, ev) {
+        if (n == KS_SENSOR_MAX_DEPS)
+            break;
+        text = json_dumps(ev, JSON_COMPACT);
+        if (text != NULL && ks_event_decode(&decoded[n], text, strlen(text), err, errlen) == 0) {
+            held[n] = (ks_held_event_t){ dep, &decoded[n] };
+            n++;
+        }
+        free(text);
+    }
+    if (ks_params_apply(&trig->tmpl_params, held, n, &tmpl, err, errlen) != 0)
+        goto done;
+    kafka = json_incref(json_object_get(tmpl, "kafka"));
+    rc = ks_params_apply(&trig->kind_params, held, n, &kafka, err, errlen);
+    json_object_set_new(tmpl, "kafka", kafka);
+    if (rc != 0)
+        goto done;
+    rc = -1;
+    url = json_string_value(json_object_get(kafka, "url"));
+    topic = json_string_value(json_object_get(kafka, "topic"));
+    key = json_string_value(json_object_get(kafka, "partitioningKey"));
+    if (url == NULL || topic == NULL || strcmp(url, w->cfg->eventbus.brokers) != 0) {
+        snprintf(err, errlen, "kafka trigger: only the event bus's own cluster (%s) is supported by this build",
+                 w->cfg->eventbus.brokers);
+        goto done;
+    }
+    if (ks_payload_build(&trig->payload, held, n, &body, &len, err, errlen) != 0)
+        goto done;
+    rc = ks_worker_produce(w, topic, -1, key, body, len, ks_worker_headers(NULL, id), NULL);
+    if (rc != 0)
+        snprintf(err, errlen, "kafka trigger: producing to %s failed", topic);
+done:
+    for (size_t i = 0; i < n; i++)
+        ks_event_free(&decoded[i]);
+    free(body);
+    json_decref(tmpl);
+    return rc;
+}
+
+int
+ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
+{
+    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len);
+    json_t             *firing;
+    const char         *id;
+    char                err[512] = "";
+    int                 rc = 0;
+
+    if (trig == NULL) {
+        ks_log_debug("firing %d/%lld for a trigger not hosted here: skipped", (int)msg->partition,
+                     (long long)msg->offset);
+        return 0;
+    }
+    firing = json_loadb(msg->payload, msg->len, 0, NULL);
+    id = json_string_value(json_object_get(firing, "id"));
+    if (id == NULL) {
+        json_decref(firing);
+        return ks_worker_bad_record(w, msg, "not a firing record");
+    }
+    if (ledger_seen(task, id)) {
+        w->actions_skipped++;
+        json_decref(firing);
+        return 0;
+    }
+    switch (trig->kind) {
+    case KS_ACTION_LOG: {
+        json_t *line = json_pack("{s:s, s:s, s:s, s:O}", "firing", id, "sensor", trig->sensor->name,
+                                 "trigger", trig->name, "events", json_object_get(firing, "events"));
+        char   *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+        json_decref(line);
+        rc = ledger_record(task, id, trig, "done", NULL);
+        if (rc == 0)
+            ks_worker_after_commit(w, ks_asprintf("action log: %s", text));
+        free(text);
+        break;
+    }
+    case KS_ACTION_KAFKA:
+        if (run_kafka(w, trig, json_object_get(firing, "events"), id, err, sizeof(err)) == 0)
+            rc = ledger_record(task, id, trig, "done", NULL);
+        else
+            rc = ledger_record(task, id, trig, "failed", err);
+        break;
+    case KS_ACTION_HTTP:
+        snprintf(err, sizeof(err), "http actions are not part of this build");
+        rc = ledger_record(task, id, trig, "failed", err);
+        break;
+    }
+    if (err[0] != '\0')
+        ks_log_error("firing %s: %s", id, err);
+    else
+        w->actions_done++;
+    json_decref(firing);
+    ks_crash_point("after-action");
+    return rc;
+}
+
+int
+ks_action_task_commit(ks_action_task_t *task)
+{
+    if (!task->in_txn)
+        return 0;
+    task->in_txn = false;
+    return ks_store_exec(task->db, "COMMIT");
+}
+
+void
+ks_action_task_rollback(ks_action_task_t *task)
+{
+    if (task->in_txn && ks_store_exec(task->db, "ROLLBACK") != 0)
+        ks_log_error("action task %d: rollback failed", task->partition);
+    task->in_txn = false;
+}

@@ -1,0 +1,619 @@
+/* wrk_worker.c — the worker's loop, Kafka handles, rebalances and the batch commit protocol.
+ *
+ * Records of all three stages are consumed by one consumer and handled in the order they arrive per
+ * partition. A batch opens a Kafka transaction at its first record and commits after commitInterval
+ * or batchSize records: changelog records are produced, the consumed offsets are sent with the group
+ * metadata (KIP-447), the transaction commits, then each task's SQLite transaction commits. An
+ * abortable error aborts, rolls SQLite back and rewinds to the committed offsets; a fatal one exits
+ * (the supervisor respawns the worker). */
+#include "wrk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ks_log.h"
+#include "ks_mem.h"
+#include "wrk_crash.h"
+
+#define TXN_TIMEOUT_MS 30000
+#define EXIT_FATAL     3
+
+typedef struct trigger_key {
+    char               *key;    /* "<sensor>/<trigger>" */
+    const ks_trigger_t *trigger;
+} trigger_key_t;
+
+static int
+key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const trigger_key_t *)a)->key, ((const trigger_key_t *)b)->key);
+}
+
+static void
+index_triggers(ks_worker_t *w)
+{
+    size_t n = 0;
+
+    for (size_t s = 0; s < w->pool->nsensors; s++)
+        n += w->pool->sensors[s]->ntriggers;
+    w->keys = ks_calloc(n, sizeof(*w->keys));
+    for (size_t s = 0; s < w->pool->nsensors; s++) {
+        const ks_sensor_t *sensor = w->pool->sensors[s];
+
+        for (size_t t = 0; t < sensor->ntriggers; t++)
+            w->keys[w->nkeys++] = (trigger_key_t){ ks_asprintf("%s/%s", sensor->name, sensor->triggers[t].name),
+                                                   &sensor->triggers[t] };
+    }
+    qsort(w->keys, w->nkeys, sizeof(*w->keys), key_cmp);
+}
+
+const ks_trigger_t *
+ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len)
+{
+    char           buf[600];
+    trigger_key_t  probe = { buf, NULL }, *found;
+
+    if (len >= sizeof(buf))
+        return NULL;
+    memcpy(buf, key, len);
+    buf[len] = '\0';
+    found = bsearch(&probe, w->keys, w->nkeys, sizeof(*w->keys), key_cmp);
+    return found ? found->trigger : NULL;
+}
+
+static void
+set_conf(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+    char err[512];
+
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        ks_log_error("rd_kafka_conf_set(%s) failed: %s", key, err);
+        exit(EXIT_FATAL);
+    }
+}
+
+/* What every handle shares: brokers, TLS, SASL, the user's librdkafka properties. */
+rd_kafka_conf_t *
+ks_worker_conf(const ks_config_t *cfg)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+    set_conf(conf, "bootstrap.servers", cfg->eventbus.brokers);
+    if (cfg->eventbus.tls.enabled || cfg->eventbus.sasl.mechanism[0] != '\0')
+        set_conf(conf, "security.protocol", cfg->eventbus.tls.enabled
+                 ? (cfg->eventbus.sasl.mechanism[0] ? "sasl_ssl" : "ssl") : "sasl_plaintext");
+    if (cfg->eventbus.tls.ca_file[0] != '\0')
+        set_conf(conf, "ssl.ca.location", cfg->eventbus.tls.ca_file);
+    if (cfg->eventbus.tls.cert_file[0] != '\0') {
+        set_conf(conf, "ssl.certificate.location", cfg->eventbus.tls.cert_file);
+        set_conf(conf, "ssl.key.location", cfg->eventbus.tls.key_file);
+    }
+    if (cfg->eventbus.tls.insecure_skip_verify)
+        set_conf(conf, "enable.ssl.certificate.verification", "false");
+    if (cfg->eventbus.sasl.mechanism[0] != '\0') {
+        char  password[1024] = "";
+        FILE *fp = fopen(cfg->eventbus.sasl.password_file, "r");
+
+        if (fp == NULL || fgets(password, sizeof(password), fp) == NULL) {
+            ks_log_error("cannot read eventbus.sasl.passwordFile %s: %s", cfg->eventbus.sasl.password_file,
+                         strerror(errno));
+            exit(EXIT_FATAL);
+        }
+        fclose(fp);
+        password[strcspn(password, "\r\n")] = '\0';
+        set_conf(conf, "sasl.mechanisms", cfg->eventbus.sasl.mechanism);
+        set_conf(conf, "sasl.username", cfg->eventbus.sasl.username);
+        set_conf(conf, "sasl.password", password);
+    }
+    for (size_t i = 0; i < cfg->eventbus.librdkafka.n; i++)
+        set_conf(conf, cfg->eventbus.librdkafka.kv[i].key, cfg->eventbus.librdkafka.kv[i].value);
+    return conf;
+}
+
+rd_kafka_headers_t *
+ks_worker_headers(const char *dependency, const char *firing_id)
+{
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3);
+
+    rd_kafka_header_add(hdrs, KS_FORMAT_HEADER, -1, KS_FORMAT_VERSION, -1);
+    if (dependency != NULL)
+        rd_kafka_header_add(hdrs, KS_DEP_HEADER, -1, dependency, -1);
+    if (firing_id != NULL)
+        rd_kafka_header_add(hdrs, KS_FIRING_HEADER, -1, firing_id, -1);
+    return hdrs;
+}
+
+int
+ks_worker_produce(ks_worker_t *w, const char *topic, int32_t partition, const char *key, const void *value,
+                  size_t len, rd_kafka_headers_t *headers, void *opaque)
+{
+    rd_kafka_resp_err_t err;
+
+    for (;;) {
+        err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+                                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                                RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(w->producer, 100);    /* the local queue is full: let deliveries drain it */
+    }
+    if (err) {
+        rd_kafka_headers_destroy(headers);
+        ks_log_error("rd_kafka_producev(%s) failed: %s", topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+void
+ks_worker_after_commit(ks_worker_t *w, char *line)
+{
+    ks_after_commit_t *ac = ks_calloc(1, sizeof(*ac));
+
+    ac->line = line;
+    *w->after_tail = ac;
+    w->after_tail = &ac->next;
+}
+
+int
+ks_worker_bad_record(ks_worker_t *w, const rd_kafka_message_t *msg, const char *reason)
+{
+    time_t now = time(NULL);
+
+    w->events_bad++;
+    w->bad_since_log++;
+    if (now != w->last_bad_log) {
+        ks_log_warning("bad record %s/%d/%lld skipped: %s (%llu bad record%s since the last report)",
+                       rd_kafka_topic_name(msg->rkt), (int)msg->partition, (long long)msg->offset, reason,
+                       (unsigned long long)w->bad_since_log, w->bad_since_log == 1 ? "" : "s");
+        w->last_bad_log = now;
+        w->bad_since_log = 0;
+    }
+    if (w->cfg->eventbus.dead_letter_topic[0] == '\0')
+        return 0;
+    return ks_worker_produce(w, w->cfg->eventbus.dead_letter_topic, -1, NULL, msg->payload, msg->len,
+                             ks_worker_headers(NULL, NULL), NULL);
+}
+
+/* Delivery reports: a changelog record's offset tells its task how far the changelog reaches. */
+static void
+on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (msg->err == 0 && msg->_private != NULL)
+        ks_trigger_task_delivered(msg->_private, msg->offset);
+}
+
+static void
+batch_reset(ks_worker_t *w)
+{
+    while (w->after_commit != NULL) {
+        ks_after_commit_t *next = w->after_commit->next;
+
+        free(w->after_commit->line);
+        free(w->after_commit);
+        w->after_commit = next;
+    }
+    w->after_tail = &w->after_commit;
+    if (w->batch_offsets != NULL)
+        rd_kafka_topic_partition_list_destroy(w->batch_offsets);
+    w->batch_offsets = rd_kafka_topic_partition_list_new(16);
+    w->batch_records = 0;
+    w->in_txn = false;
+}
+
+/* Seeks every assigned partition back to its committed offset: the aborted batch is read again. */
+static void
+rewind_to_committed(ks_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t              err = rd_kafka_assignment(w->consumer, &parts);
+    rd_kafka_error_t                *error;
+
+    if (err || parts == NULL) {
+        ks_log_error("rd_kafka_assignment failed: %s", rd_kafka_err2str(err));
+        exit(EXIT_FATAL);
+    }
+    if (parts->cnt > 0 && (err = rd_kafka_committed(w->consumer, parts, TXN_TIMEOUT_MS))) {
+        ks_log_error("rd_kafka_committed failed: %s", rd_kafka_err2str(err));
+        exit(EXIT_FATAL);
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (parts->cnt > 0 && (error = rd_kafka_seek_partitions(w->consumer, parts, TXN_TIMEOUT_MS)) != NULL) {
+        ks_log_error("rd_kafka_seek_partitions failed: %s", rd_kafka_error_string(error));
+        exit(EXIT_FATAL);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void
+batch_abort(ks_worker_t *w, const char *why)
+{
+    rd_kafka_error_t *error;
+
+    ks_log_warning("aborting the batch of %zu records: %s", w->batch_records, why);
+    w->aborts++;
+    if ((error = rd_kafka_abort_transaction(w->producer, TXN_TIMEOUT_MS)) != NULL) {
+        ks_log_error("rd_kafka_abort_transaction failed: %s", rd_kafka_error_string(error));
+        exit(EXIT_FATAL);
+    }
+    for (int p = 0; p < w->ntriggers; p++)
+        if (w->triggers[p] != NULL)
+            ks_trigger_task_rollback(w->triggers[p]);
+    for (int p = 0; p < w->nactions; p++)
+        if (w->actions[p] != NULL)
+            ks_action_task_rollback(w->actions[p]);
+    batch_reset(w);
+    rewind_to_committed(w);
+}
+
+/* Ends a transaction call: 0 on success, -1 after aborting the batch, exits on a fatal error. */
+static int
+txn_result(ks_worker_t *w, rd_kafka_error_t *error, const char *what)
+{
+    char why[512];
+
+    if (error == NULL)
+        return 0;
+    snprintf(why, sizeof(why), "%s: %s", what, rd_kafka_error_string(error));
+    if (rd_kafka_error_is_fatal(error)) {
+        ks_log_error("%s (fatal; the worker exits)", why);
+        exit(EXIT_FATAL);
+    }
+    rd_kafka_error_destroy(error);
+    batch_abort(w, why);
+    return -1;
+}
+
+static void
+batch_begin(ks_worker_t *w)
+{
+    rd_kafka_error_t *error = rd_kafka_begin_transaction(w->producer);
+
+    if (error != NULL) {
+        ks_log_error("rd_kafka_begin_transaction failed: %s", rd_kafka_error_string(error));
+        exit(EXIT_FATAL);
+    }
+    w->in_txn = true;
+}
+
+static void
+batch_commit(ks_worker_t *w)
+{
+    rd_kafka_consumer_group_metadata_t *cgmd;
+    rd_kafka_error_t                   *error;
+    ks_after_commit_t                  *ac;
+
+    if (!w->in_txn)
+        return;
+    for (int p = 0; p < w->ntriggers; p++) {
+        if (w->triggers[p] != NULL && ks_trigger_task_flush(w, w->triggers[p]) != 0) {
+            batch_abort(w, "changelog records could not be produced");
+            return;
+        }
+    }
+    ks_crash_point("before-kafka-commit");
+    cgmd = rd_kafka_consumer_group_metadata(w->consumer);
+    error = rd_kafka_send_offsets_to_transaction(w->producer, w->batch_offsets, cgmd, TXN_TIMEOUT_MS);
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    if (txn_result(w, error, "rd_kafka_send_offsets_to_transaction") != 0)
+        return;
+    if (txn_result(w, rd_kafka_commit_transaction(w->producer, TXN_TIMEOUT_MS), "rd_kafka_commit_transaction") != 0)
+        return;
+    rd_kafka_poll(w->producer, 0);          /* delivery reports: the changelog positions */
+    ks_crash_point("after-kafka-commit");
+    ks_crash_point("before-sqlite-commit");
+    for (int p = 0; p < w->ntriggers; p++) {
+        if (w->triggers[p] != NULL && ks_trigger_task_commit(w->triggers[p]) != 0)
+            exit(EXIT_FATAL);       /* Kafka has the batch; the file catches up at the next start */
+    }
+    for (int p = 0; p < w->nactions; p++) {
+        if (w->actions[p] != NULL && ks_action_task_commit(w->actions[p]) != 0)
+            exit(EXIT_FATAL);
+    }
+    ks_crash_point("after-sqlite-commit");
+    for (ac = w->after_commit; ac != NULL; ac = ac->next)
+        ks_log_notice("%s", ac->line);
+    w->batches++;
+    batch_reset(w);
+}
+
+static void
+track_offset(ks_worker_t *w, const rd_kafka_message_t *msg)
+{
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(w->batch_offsets,
+                                                                        rd_kafka_topic_name(msg->rkt), msg->partition);
+
+    if (tp == NULL)
+        tp = rd_kafka_topic_partition_list_add(w->batch_offsets, rd_kafka_topic_name(msg->rkt), msg->partition);
+    tp->offset = msg->offset + 1;
+}
+
+static int
+dispatch(ks_worker_t *w, const rd_kafka_message_t *msg)
+{
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+
+    if (strcmp(topic, w->topic_event) == 0)
+        return ks_event_stage(w, msg);
+    if (strcmp(topic, w->topic_trigger) == 0) {
+        if (msg->partition >= w->ntriggers || w->triggers[msg->partition] == NULL)
+            return -1;
+        return ks_trigger_stage(w, w->triggers[msg->partition], msg);
+    }
+    if (strcmp(topic, w->topic_action) == 0) {
+        if (msg->partition >= w->nactions || w->actions[msg->partition] == NULL)
+            return -1;
+        return ks_action_stage(w, w->actions[msg->partition], msg);
+    }
+    return 0;
+}
+
+/* Drains the consumer without blocking; a full batch commits on the spot. */
+static void
+drain(ks_worker_t *w)
+{
+    rd_kafka_message_t *msg;
+
+    while (!w->stopping && (msg = rd_kafka_consumer_poll(w->consumer, 0)) != NULL) {
+        if (msg->err) {
+            if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                ks_log_warning("consumer: %s", rd_kafka_message_errstr(msg));
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
+                exit(EXIT_FATAL);
+            rd_kafka_message_destroy(msg);
+            continue;
+        }
+        if (!w->in_txn)
+            batch_begin(w);
+        ks_crash_point("after-consume");
+        if (dispatch(w, msg) != 0) {
+            rd_kafka_message_destroy(msg);
+            batch_abort(w, "a record could not be processed");
+            return;
+        }
+        track_offset(w, msg);
+        rd_kafka_message_destroy(msg);
+        if (++w->batch_records >= (size_t)w->cfg->batch_size)
+            batch_commit(w);
+    }
+    rd_kafka_poll(w->producer, 0);
+}
+
+static void
+on_wake(struct ev_loop *loop, ev_io *io, int revents)
+{
+    ks_worker_t *w = io->data;
+    char         buf[64];
+
+    (void)loop;
+    (void)revents;
+    while (read(w->wake[0], buf, sizeof(buf)) > 0)
+        ;
+    drain(w);
+}
+
+static void
+on_commit_timer(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    ks_worker_t *w = timer->data;
+
+    (void)loop;
+    (void)revents;
+    drain(w);           /* also catches records whose wake-up raced with the last drain */
+    batch_commit(w);
+}
+
+static void
+on_stop_signal(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    ks_worker_t *w = sig->data;
+
+    (void)revents;
+    ks_log_notice("signal %d: finishing the batch and leaving the group", sig->signum);
+    w->stopping = true;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+
+        if (strcmp(tp->topic, w->topic_trigger) == 0 && tp->partition < w->ntriggers) {
+            w->triggers[tp->partition] = ks_trigger_task_open(w, tp->partition);
+            if (w->triggers[tp->partition] == NULL)
+                exit(EXIT_FATAL);
+        } else if (strcmp(tp->topic, w->topic_action) == 0 && tp->partition < w->nactions) {
+            w->actions[tp->partition] = ks_action_task_open(w, tp->partition);
+            if (w->actions[tp->partition] == NULL)
+                exit(EXIT_FATAL);
+        }
+    }
+}
+
+static void
+tasks_revoke(ks_worker_t *w)
+{
+    for (int p = 0; p < w->ntriggers; p++) {
+        ks_trigger_task_close(w->triggers[p]);
+        w->triggers[p] = NULL;
+    }
+    for (int p = 0; p < w->nactions; p++) {
+        ks_action_task_close(w->actions[p]);
+        w->actions[p] = NULL;
+    }
+}
+
+/* Eager rebalancing: a revocation aborts the open batch (the next owner reads it again), an
+ * assignment opens the tasks — restoring trigger state from the changelog — before consuming. */
+static void
+on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    ks_worker_t *w = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        ks_log_info("assigned %d partitions", parts->cnt);
+        tasks_assign(w, parts);
+        rd_kafka_assign(rk, parts);
+    } else {
+        ks_log_info("revoked %d partitions", parts->cnt);
+        if (w->in_txn)
+            batch_abort(w, "partitions revoked");
+        tasks_revoke(w);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static int
+partition_count(ks_worker_t *w, const char *topic)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t               *rkt = rd_kafka_topic_new(w->producer, topic, NULL);
+    int                             n = -1;
+
+    if (rd_kafka_metadata(w->producer, 0, rkt, &md, 10000) == 0 && md->topic_cnt == 1 && md->topics[0].err == 0)
+        n = md->topics[0].partition_cnt;
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return n;
+}
+
+static void
+kafka_setup(ks_worker_t *w)
+{
+    rd_kafka_conf_t                 *conf;
+    rd_kafka_topic_partition_list_t *topics;
+    rd_kafka_error_t                *error;
+    char                             err[512], txn_id[400];
+
+    conf = ks_worker_conf(w->cfg);
+    snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
+    set_conf(conf, "transactional.id", txn_id);
+    set_conf(conf, "transaction.timeout.ms", "60000");
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (w->producer == NULL) {
+        ks_log_error("rd_kafka_new(producer) failed: %s", err);
+        exit(EXIT_FATAL);
+    }
+    if (ks_topics_ensure(w) != 0)
+        exit(EXIT_FATAL);
+    w->ntriggers = partition_count(w, w->topic_trigger);
+    w->nactions = partition_count(w, w->topic_action);
+    if (w->ntriggers <= 0 || w->nactions <= 0 || partition_count(w, w->topic_state) != w->ntriggers) {
+        ks_log_error("%s and %s must exist with the same partition count", w->topic_trigger, w->topic_state);
+        exit(EXIT_FATAL);
+    }
+    w->triggers = ks_calloc((size_t)w->ntriggers, sizeof(*w->triggers));
+    w->actions = ks_calloc((size_t)w->nactions, sizeof(*w->actions));
+    if ((error = rd_kafka_init_transactions(w->producer, TXN_TIMEOUT_MS)) != NULL) {
+        ks_log_error("rd_kafka_init_transactions(%s) failed: %s", txn_id, rd_kafka_error_string(error));
+        exit(EXIT_FATAL);
+    }
+
+    conf = ks_worker_conf(w->cfg);
+    set_conf(conf, "group.id", w->cfg->pool);
+    set_conf(conf, "group.instance.id", w->instance);
+    set_conf(conf, "isolation.level", "read_committed");
+    set_conf(conf, "enable.auto.commit", "false");
+    set_conf(conf, "auto.offset.reset", "earliest");
+    set_conf(conf, "enable.partition.eof", "false");
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, w);
+    w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (w->consumer == NULL) {
+        ks_log_error("rd_kafka_new(consumer) failed: %s", err);
+        exit(EXIT_FATAL);
+    }
+    rd_kafka_poll_set_consumer(w->consumer);
+    if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        ks_log_error("pipe2 failed: %s", strerror(errno));
+        exit(EXIT_FATAL);
+    }
+    rd_kafka_queue_io_event_enable(rd_kafka_queue_get_consumer(w->consumer), w->wake[1], "1", 1);
+
+    topics = rd_kafka_topic_partition_list_new(3);
+    rd_kafka_topic_partition_list_add(topics, w->topic_event, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, w->topic_trigger, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, w->topic_action, RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(w->consumer, topics) != 0) {
+        ks_log_error("rd_kafka_subscribe failed");
+        exit(EXIT_FATAL);
+    }
+    rd_kafka_topic_partition_list_destroy(topics);
+}
+
+int
+ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
+{
+    ks_worker_t  w = { .cfg = cfg, .pool = pool, .slot = slot };
+    char         host[64] = "";
+
+    ks_crash_init();
+    if (cfg->instance[0] == '\0' && gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    snprintf(w.instance, sizeof(w.instance), "%s-%d", cfg->instance[0] ? cfg->instance : host, slot);
+    snprintf(w.topic_event, sizeof(w.topic_event), "%s", cfg->eventbus.topic);
+    snprintf(w.topic_trigger, sizeof(w.topic_trigger), "%s-trigger", cfg->pool);
+    snprintf(w.topic_action, sizeof(w.topic_action), "%s-action", cfg->pool);
+    snprintf(w.topic_state, sizeof(w.topic_state), "%s-state", cfg->pool);
+    w.after_tail = &w.after_commit;
+    index_triggers(&w);
+    batch_reset(&w);
+    kafka_setup(&w);
+
+    w.loop = ev_default_loop(EVFLAG_AUTO);
+    ev_io_init(&w.wake_io, on_wake, w.wake[0], EV_READ);
+    w.wake_io.data = &w;
+    ev_io_start(w.loop, &w.wake_io);
+    ev_timer_init(&w.commit_timer, on_commit_timer, 0., (double)cfg->commit_interval_ms / 1000.);
+    w.commit_timer.data = &w;
+    ev_timer_again(w.loop, &w.commit_timer);
+    ev_signal_init(&w.sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&w.sigint, on_stop_signal, SIGINT);
+    w.sigterm.data = w.sigint.data = &w;
+    ev_signal_start(w.loop, &w.sigterm);
+    ev_signal_start(w.loop, &w.sigint);
+    ks_log_notice("worker %s: pool %s, %d trigger and %d action partitions, brokers %s", w.instance,
+                  cfg->pool, w.ntriggers, w.nactions, cfg->eventbus.brokers);
+
+    drain(&w);
+    ev_run(w.loop, 0);
+
+    /* graceful stop: finish the batch, leave the group */
+    batch_commit(&w);
+    rd_kafka_consumer_close(w.consumer);
+    tasks_revoke(&w);
+    rd_kafka_destroy(w.consumer);
+    rd_kafka_destroy(w.producer);
+    ks_log_notice("worker %s stopped: %llu events, %llu bad, %llu firings, %llu actions, %llu batches, %llu aborts",
+                  w.instance, (unsigned long long)w.events_in, (unsigned long long)w.events_bad,
+                  (unsigned long long)w.firings, (unsigned long long)w.actions_done,
+                  (unsigned long long)w.batches, (unsigned long long)w.aborts);
+    for (size_t i = 0; i < w.nkeys; i++)
+        free(w.keys[i].key);
+    free(w.keys);
+    free(w.triggers);
+    free(w.actions);
+    batch_reset(&w);
+    rd_kafka_topic_partition_list_destroy(w.batch_offsets);
+    close(w.wake[0]);
+    close(w.wake[1]);
+    ev_loop_destroy(w.loop);
+    return 0;
+}
