@@ -65,6 +65,7 @@ struct ks_worker {
     /* sorted "<sensor>/<trigger>" index over the pool */
     struct trigger_key  *keys;
     size_t               nkeys;
+    int64_t             *last_log;          /* per trigger: when its log action last wrote, Unix ms */
 
     /* counters */
     uint64_t             events_in, events_bad, firings, actions_done, actions_skipped, batches, aborts;
@@ -81,7 +82,9 @@ int  ks_worker_produce(ks_worker_t *w, const char *topic, int32_t partition, con
                        const void *value, size_t len, rd_kafka_headers_t *headers, void *opaque)
     __attribute__((warn_unused_result));
 void ks_worker_after_commit(ks_worker_t *w, char *line);
-const ks_trigger_t *ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len);
+/* The hosted trigger named by a record key "<sensor>/<trigger>", or NULL; *slot (if not NULL)
+ * receives its index among the worker's triggers. */
+const ks_trigger_t *ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len, size_t *slot);
 /* A bad record: counted, logged (at most once a second, with how many were suppressed), and sent to
  * the dead-letter topic when one is configured. */
 int  ks_worker_bad_record(ks_worker_t *w, const rd_kafka_message_t *msg, const char *reason)

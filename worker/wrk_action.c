@@ -176,7 +176,8 @@ done:
 int
 ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
 {
-    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len);
+    size_t              slot = 0;
+    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len, &slot);
     json_t             *firing;
     const char         *id;
     char                err[512] = "";
@@ -200,14 +201,20 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
     }
     switch (trig->kind) {
     case KS_ACTION_LOG: {
-        json_t *line = json_pack("{s:s, s:s, s:s, s:O}", "firing", id, "sensor", trig->sensor->name,
-                                 "trigger", trig->name, "events", json_object_get(firing, "events"));
-        char   *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_t  *line = json_pack("{s:s, s:s, s:s, s:O}", "firing", id, "sensor", trig->sensor->name,
+                                  "trigger", trig->name, "events", json_object_get(firing, "events"));
+        char    *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        int64_t  interval = json_integer_value(json_object_get(json_object_get(trig->tmpl, "log"),
+                                                               "intervalSeconds")) * 1000;
+        int64_t  now = (int64_t)time(NULL) * 1000;
 
         json_decref(line);
         rc = ledger_record(task, id, trig, "done", NULL);
-        if (rc == 0)
+        /* intervalSeconds: at most one line per interval and trigger; the ledger records every firing */
+        if (rc == 0 && (interval <= 0 || now - w->last_log[slot] >= interval)) {
+            w->last_log[slot] = now;
             ks_worker_after_commit(w, ks_asprintf("action log: %s", text));
+        }
         free(text);
         break;
     }

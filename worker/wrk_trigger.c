@@ -340,7 +340,7 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
 int
 ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message_t *msg)
 {
-    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len);
+    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len, NULL);
     rd_kafka_headers_t *hdrs = NULL;
     const void         *dname = NULL;
     size_t              dlen = 0;

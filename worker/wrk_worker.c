@@ -51,10 +51,11 @@ index_triggers(ks_worker_t *w)
                                                    &sensor->triggers[t] };
     }
     qsort(w->keys, w->nkeys, sizeof(*w->keys), key_cmp);
+    w->last_log = ks_calloc(n, sizeof(*w->last_log));
 }
 
 const ks_trigger_t *
-ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len)
+ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len, size_t *slot)
 {
     char           buf[600];
     trigger_key_t  probe = { buf, NULL }, *found;
@@ -64,6 +65,8 @@ ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len)
     memcpy(buf, key, len);
     buf[len] = '\0';
     found = bsearch(&probe, w->keys, w->nkeys, sizeof(*w->keys), key_cmp);
+    if (found != NULL && slot != NULL)
+        *slot = (size_t)(found - w->keys);
     return found ? found->trigger : NULL;
 }
 
@@ -499,6 +502,7 @@ kafka_setup(ks_worker_t *w)
     rd_kafka_conf_t                 *conf;
     rd_kafka_topic_partition_list_t *topics;
     rd_kafka_error_t                *error;
+    rd_kafka_queue_t                *queue;
     char                             err[512], txn_id[400];
 
     conf = ks_worker_conf(w->cfg);
@@ -545,7 +549,9 @@ kafka_setup(ks_worker_t *w)
         ks_log_error("pipe2 failed: %s", strerror(errno));
         exit(EXIT_FATAL);
     }
-    rd_kafka_queue_io_event_enable(rd_kafka_queue_get_consumer(w->consumer), w->wake[1], "1", 1);
+    queue = rd_kafka_queue_get_consumer(w->consumer);
+    rd_kafka_queue_io_event_enable(queue, w->wake[1], "1", 1);
+    rd_kafka_queue_destroy(queue);          /* the consumer keeps its own reference */
 
     topics = rd_kafka_topic_partition_list_new(3);
     rd_kafka_topic_partition_list_add(topics, w->topic_event, RD_KAFKA_PARTITION_UA);
@@ -608,6 +614,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
     for (size_t i = 0; i < w.nkeys; i++)
         free(w.keys[i].key);
     free(w.keys);
+    free(w.last_log);
     free(w.triggers);
     free(w.actions);
     batch_reset(&w);
