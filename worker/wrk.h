@@ -69,6 +69,7 @@ struct ks_worker {
 
     /* counters */
     uint64_t             events_in, events_bad, firings, actions_done, actions_skipped, batches, aborts;
+    int                  aborts_in_a_row;
     time_t               last_bad_log;
     uint64_t             bad_since_log;
 };

@@ -87,7 +87,7 @@ task_begin(ks_trigger_task_t *task)
     return 0;
 }
 
-/* Replaces a trigger's held rows with a changelog value ({"held":[…]}, or NULL for none). */
+/* Replaces a trigger's held rows with a changelog value ({"held":[…]}; NULL, a tombstone, clears). */
 static int
 apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const void *value, size_t len)
 {
@@ -418,14 +418,13 @@ ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task)
                 "event", (const char *)sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
         }
         sqlite3_reset(st);
-        if (json_array_size(held) > 0) {
-            doc = json_pack("{s:o}", "held", held);
-            value = json_dumps(doc, JSON_COMPACT);
-            json_decref(doc);
-        } else {
-            json_decref(held);      /* nothing held: a tombstone compacts the key away */
-        }
-        rc = ks_worker_produce(w, w->topic_state, task->partition, key, value, value ? strlen(value) : 0,
+        /* an empty state is written as {"held":[]}, never as a tombstone: compaction removes
+         * tombstones after delete.retention.ms, and a host that owned the partition long ago would
+         * then keep events that were cleared since */
+        doc = json_pack("{s:o}", "held", held);
+        value = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        rc = ks_worker_produce(w, w->topic_state, task->partition, key, value, strlen(value),
                                ks_worker_headers(NULL, NULL), task);
         free(value);
         free(key);

@@ -23,6 +23,7 @@
 
 #define TXN_TIMEOUT_MS 30000
 #define EXIT_FATAL     3
+#define MAX_ABORTS_IN_A_ROW 5
 
 typedef struct trigger_key {
     char               *key;    /* "<sensor>/<trigger>" */
@@ -241,13 +242,20 @@ rewind_to_committed(ks_worker_t *w)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* Aborts the open batch; with rewind, the consumer goes back to the committed offsets so the batch
+ * is read again (not on a revocation: the partitions leave). */
 static void
-batch_abort(ks_worker_t *w, const char *why)
+batch_abort(ks_worker_t *w, const char *why, bool rewind)
 {
     rd_kafka_error_t *error;
 
     ks_log_warning("aborting the batch of %zu records: %s", w->batch_records, why);
     w->aborts++;
+    if (++w->aborts_in_a_row > MAX_ABORTS_IN_A_ROW) {
+        /* the same failure again and again: let the supervisor restart the worker, with back-off */
+        ks_log_error("%d batches in a row aborted; the worker exits", MAX_ABORTS_IN_A_ROW + 1);
+        exit(EXIT_FATAL);
+    }
     if ((error = rd_kafka_abort_transaction(w->producer, TXN_TIMEOUT_MS)) != NULL) {
         ks_log_error("rd_kafka_abort_transaction failed: %s", rd_kafka_error_string(error));
         exit(EXIT_FATAL);
@@ -259,7 +267,8 @@ batch_abort(ks_worker_t *w, const char *why)
         if (w->actions[p] != NULL)
             ks_action_task_rollback(w->actions[p]);
     batch_reset(w);
-    rewind_to_committed(w);
+    if (rewind)
+        rewind_to_committed(w);
 }
 
 /* Ends a transaction call: 0 on success, -1 after aborting the batch, exits on a fatal error. */
@@ -276,7 +285,7 @@ txn_result(ks_worker_t *w, rd_kafka_error_t *error, const char *what)
         exit(EXIT_FATAL);
     }
     rd_kafka_error_destroy(error);
-    batch_abort(w, why);
+    batch_abort(w, why, true);
     return -1;
 }
 
@@ -303,7 +312,7 @@ batch_commit(ks_worker_t *w)
         return;
     for (int p = 0; p < w->ntriggers; p++) {
         if (w->triggers[p] != NULL && ks_trigger_task_flush(w, w->triggers[p]) != 0) {
-            batch_abort(w, "changelog records could not be produced");
+            batch_abort(w, "changelog records could not be produced", true);
             return;
         }
     }
@@ -330,6 +339,7 @@ batch_commit(ks_worker_t *w)
     for (ac = w->after_commit; ac != NULL; ac = ac->next)
         ks_log_notice("%s", ac->line);
     w->batches++;
+    w->aborts_in_a_row = 0;
     batch_reset(w);
 }
 
@@ -384,7 +394,7 @@ drain(ks_worker_t *w)
         ks_crash_point("after-consume");
         if (dispatch(w, msg) != 0) {
             rd_kafka_message_destroy(msg);
-            batch_abort(w, "a record could not be processed");
+            batch_abort(w, "a record could not be processed", true);
             return;
         }
         track_offset(w, msg);
@@ -475,10 +485,20 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
     } else {
         ks_log_info("revoked %d partitions", parts->cnt);
         if (w->in_txn)
-            batch_abort(w, "partitions revoked");
+            batch_abort(w, "partitions revoked", false);
         tasks_revoke(w);
         rd_kafka_assign(rk, NULL);
     }
+}
+
+static bool
+user_set(const ks_config_t *cfg, const char *property)
+{
+    for (size_t i = 0; i < cfg->eventbus.librdkafka.n; i++) {
+        if (strcmp(cfg->eventbus.librdkafka.kv[i].key, property) == 0)
+            return true;
+    }
+    return false;
 }
 
 static int
@@ -537,6 +557,10 @@ kafka_setup(ks_worker_t *w)
     set_conf(conf, "enable.auto.commit", "false");
     set_conf(conf, "auto.offset.reset", "earliest");
     set_conf(conf, "enable.partition.eof", "false");
+    /* librdkafka prefetches up to 64 MB per partition by default; held state is meant to live in
+     * SQLite, so keep the read-ahead small unless the user chose otherwise */
+    if (!user_set(w->cfg, "queued.max.messages.kbytes"))
+        set_conf(conf, "queued.max.messages.kbytes", "4096");
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, w);
     w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
