@@ -13,6 +13,8 @@
 
 int ctl_check(int argc, char **argv);
 int ctl_eval(int argc, char **argv);
+/* pending, firings, ledger: the SQLite task files, read-only (argv[0] says which). */
+int ctl_state(int argc, char **argv);
 
 /* Loads sensor files into pool, printing every problem to stderr; returns how many were refused. */
 size_t ctl_load_sensors(ks_pool_t *pool, char *const *files, int nfiles);

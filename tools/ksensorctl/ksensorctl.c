@@ -14,6 +14,9 @@ static const struct {
 } commands[] = {
     { "check", ctl_check, "validate Argo Sensor manifests" },
     { "eval", ctl_eval, "run sensors offline over CloudEvents; print the firings" },
+    { "pending", ctl_state, "held events per trigger, with their age" },
+    { "firings", ctl_state, "recent firings with their ids and events" },
+    { "ledger", ctl_state, "action outcomes: attempts, status, error" },
 };
 
 static void

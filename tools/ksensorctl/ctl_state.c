@@ -1,0 +1,386 @@
+/* ctl_state.c — `ksensorctl pending | firings | ledger`: the workers' SQLite task files, read-only.
+ *
+ * Files are found under dataDir (from the configuration, or --data-dir) by name:
+ * <pool>-trigger-<p>.db (held events, firings) and <pool>-action-<p>.db (the action ledger). They are
+ * opened read-only with a short busy timeout, so a live worker is never blocked; a file that is not a
+ * ksensor task file, or whose schema is newer than this tool, is reported and nothing is changed. */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "ctl.h"
+#include "ks_diag.h"
+#include "sup_config.h"
+#include "wrk_store.h"
+
+#define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
+
+typedef struct state_opts {
+    const char *config;
+    const char *data_dir;
+    const char *pool;
+    const char *sensor;
+    const char *trigger;
+    int64_t     since_ms;
+    bool        json;
+} state_opts_t;
+
+typedef struct table {
+    json_t *rows;               /* array of arrays of strings */
+    size_t  ncols;
+    size_t  width[8];
+} table_t;
+
+static void
+table_add(table_t *t, const char *const *cells)
+{
+    json_t *row = json_array();
+
+    for (size_t i = 0; i < t->ncols; i++) {
+        size_t len = strlen(cells[i]);
+
+        json_array_append_new(row, json_string(cells[i]));
+        if (len > t->width[i])
+            t->width[i] = len;
+    }
+    json_array_append_new(t->rows, row);
+}
+
+static void
+table_print(const table_t *t)
+{
+    size_t  i;
+    json_t *row;
+
+    json_array_foreach(t->rows, i, row) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = json_string_value(json_array_get(row, c));
+
+            if (c + 1 < t->ncols)
+                printf("%-*s  ", (int)t->width[c], cell);
+            else
+                printf("%s\n", cell);
+        }
+    }
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "45s", "10m", "2h", "3d" ago, as Unix ms; -1 if not a duration. */
+static int64_t
+parse_since(const char *s)
+{
+    char   *end;
+    double  n = strtod(s, &end);
+    int64_t unit = strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000 : strcmp(end, "h") == 0
+                 ? 3600000 : strcmp(end, "d") == 0 ? 86400000 : 0;
+
+    return end == s || unit == 0 || n < 0 ? -1 : now_ms() - (int64_t)(n * (double)unit);
+}
+
+static void
+format_age(int64_t ms, char *buf, size_t len)
+{
+    int64_t s = ms / 1000;
+
+    if (s < 120)
+        snprintf(buf, len, "%llds", (long long)s);
+    else if (s < 7200)
+        snprintf(buf, len, "%lldm", (long long)(s / 60));
+    else if (s < 172800)
+        snprintf(buf, len, "%lldh", (long long)(s / 3600));
+    else
+        snprintf(buf, len, "%lldd", (long long)(s / 86400));
+}
+
+static void
+format_time(int64_t ms, char *buf, size_t len)
+{
+    time_t    t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The number of the newest schema/NNN_*.sql this build knows. */
+static int
+schema_known(void)
+{
+    int newest = 0;
+
+    for (const ks_schema_file_t *f = ks_schema_files; f->name != NULL; f++) {
+        if (atoi(f->name) > newest)
+            newest = atoi(f->name);
+    }
+    return newest;
+}
+
+/* Opens a task file read-only and checks it is one of ours with a schema this tool knows. */
+static sqlite3 *
+open_task(const char *path, const char *table)
+{
+    sqlite3      *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int           version = -1, found = 0, known = schema_known();
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "ksensorctl: %s: cannot open: %s\n", path, db ? sqlite3_errmsg(db) : "no memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 2000);
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        fprintf(stderr, "ksensorctl: %s: not an SQLite database: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return NULL;
+    }
+    version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            found = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (version > known) {
+        fprintf(stderr, "ksensorctl: %s: schema version %d is newer than this ksensorctl knows (%d); "
+                        "use the ksensorctl of the running ksensord\n", path, version, known);
+    } else if (!found) {
+        fprintf(stderr, "ksensorctl: %s: not a ksensor task file (no table '%s')\n", path, table);
+    } else {
+        return db;
+    }
+    sqlite3_close(db);
+    return NULL;
+}
+
+static const char *
+text_or(sqlite3_stmt *st, int col, const char *dflt)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    return t ? (const char *)t : dflt;
+}
+
+typedef int (*state_query_t)(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out);
+
+static int
+query_pending(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out)
+{
+    sqlite3_stmt *st;
+    int64_t       now = now_ms();
+
+    (void)file;
+    if (sqlite3_prepare_v2(db, "SELECT sensor, trigger, dependency, held_at, source, length(event), "
+                               "json_extract(event, '$.id') FROM held WHERE (?1 IS NULL OR sensor = ?1) "
+                               "AND (?2 IS NULL OR trigger = ?2) ORDER BY sensor, trigger, held_at", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, o->sensor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->trigger, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char        age[32], size[32];
+        int64_t     held_at = sqlite3_column_int64(st, 3);
+        const char *cells[6];
+
+        format_age(now - held_at, age, sizeof(age));
+        snprintf(size, sizeof(size), "%lld", (long long)sqlite3_column_int64(st, 5));
+        cells[0] = text_or(st, 0, ""), cells[1] = text_or(st, 1, ""), cells[2] = text_or(st, 2, "");
+        cells[3] = text_or(st, 6, ""), cells[4] = age, cells[5] = size;
+        table_add(t, cells);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "sensor", cells[0],
+                                             "trigger", cells[1], "dependency", cells[2], "event_id", cells[3],
+                                             "held_at_ms", (json_int_t)held_at, "source", text_or(st, 4, ""),
+                                             "bytes", (json_int_t)sqlite3_column_int64(st, 5)));
+    }
+    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+query_firings(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out)
+{
+    sqlite3_stmt *st;
+
+    (void)file;
+    if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, fired_at, events FROM firings WHERE fired_at >= ? "
+                               "ORDER BY fired_at, id", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, o->since_ms);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char        when[32];
+        const char *cells[5];
+        json_t     *events;
+
+        format_time(sqlite3_column_int64(st, 3), when, sizeof(when));
+        cells[0] = when, cells[1] = text_or(st, 1, ""), cells[2] = text_or(st, 2, "");
+        cells[3] = text_or(st, 0, ""), cells[4] = text_or(st, 4, "{}");
+        table_add(t, cells);
+        if ((events = json_loads(cells[4], 0, NULL)) == NULL)
+            events = json_object();
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", cells[3], "sensor", cells[1],
+                                             "trigger", cells[2], "fired_at_ms",
+                                             (json_int_t)sqlite3_column_int64(st, 3), "events", events));
+    }
+    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out)
+{
+    sqlite3_stmt *st;
+
+    (void)file;
+    if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, kind, status, attempts, last_status, last_error, "
+                               "updated_at FROM ledger WHERE updated_at >= ? ORDER BY updated_at, id", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, o->since_ms);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char        when[32], attempts[16], status[16];
+        const char *cells[7];
+
+        format_time(sqlite3_column_int64(st, 8), when, sizeof(when));
+        snprintf(attempts, sizeof(attempts), "%d", sqlite3_column_int(st, 5));
+        snprintf(status, sizeof(status), "%s", text_or(st, 6, "-"));
+        cells[0] = when, cells[1] = text_or(st, 3, ""), cells[2] = text_or(st, 4, "");
+        cells[3] = attempts, cells[4] = status, cells[5] = text_or(st, 0, ""), cells[6] = text_or(st, 7, "");
+        table_add(t, cells);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:I}", "id", cells[5],
+            "sensor", text_or(st, 1, ""), "trigger", text_or(st, 2, ""), "kind", cells[1], "status", cells[2],
+            "attempts", sqlite3_column_int(st, 5),
+            "last_status", sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int(st, 6)),
+            "last_error", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() : json_string(cells[6]),
+            "updated_at_ms", (json_int_t)sqlite3_column_int64(st, 8)));
+    }
+    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+static void
+state_usage(FILE *out, const char *cmd)
+{
+    fprintf(out,
+        "Usage: ksensorctl %s [-c FILE | --data-dir DIR --pool NAME] [--json]%s\n"
+        "%s\n"
+        "  -c, --config FILE    the daemon's configuration (default " DEFAULT_CONFIG "): dataDir and pool\n"
+        "      --data-dir DIR   the state directory, instead of the configuration's\n"
+        "      --pool NAME      the pool, instead of the configuration's\n"
+        "      --json           one JSON array instead of a table\n"
+        "\n"
+        "Files are opened read-only; a running ksensord is not disturbed.\n"
+        "Exit status: 0 on success, 1 when the state cannot be read, 2 on a usage error.\n",
+        cmd,
+        strcmp(cmd, "pending") == 0 ? " [--sensor S] [--trigger T]" : " [--since DURATION]",
+        strcmp(cmd, "pending") == 0 ? "Held events per trigger, with their age (from the trigger task files)."
+        : strcmp(cmd, "firings") == 0 ? "Recent firings with their ids and events' ids (--since 1h: the last hour)."
+        : "Action outcomes: kind, status, attempts, last HTTP status and error (--since as for firings).");
+}
+
+int
+ctl_state(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' }, { "data-dir", required_argument, NULL, 'd' },
+        { "pool", required_argument, NULL, 'p' },   { "sensor", required_argument, NULL, 's' },
+        { "trigger", required_argument, NULL, 't' }, { "since", required_argument, NULL, 'S' },
+        { "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char   *cmd = argv[0];
+    bool          pending = strcmp(cmd, "pending") == 0, firings = strcmp(cmd, "firings") == 0;
+    state_opts_t  o = { .config = DEFAULT_CONFIG };
+    ks_config_t  *cfg = NULL;
+    table_t       t = { json_array(), 0, { 0 } };
+    json_t       *out = json_array();
+    char          pattern[4096];
+    glob_t        g;
+    state_query_t query = pending ? query_pending : firings ? query_firings : query_ledger;
+    int           c, rc = CTL_OK;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o.config = optarg; break;
+        case 'd': o.data_dir = optarg; break;
+        case 'p': o.pool = optarg; break;
+        case 's': o.sensor = optarg; break;
+        case 't': o.trigger = optarg; break;
+        case 'j': o.json = true; break;
+        case 'S':
+            if ((o.since_ms = parse_since(optarg)) < 0) {
+                fprintf(stderr, "ksensorctl: --since %s: expected a duration such as 30s, 10m, 2h or 7d\n", optarg);
+                return CTL_USAGE;
+            }
+            break;
+        case 'h': state_usage(stdout, cmd); return CTL_OK;
+        default: state_usage(stderr, cmd); return CTL_USAGE;
+        }
+    }
+    if (optind != argc || (!pending && (o.sensor || o.trigger)) || (pending && o.since_ms)) {
+        state_usage(stderr, cmd);
+        return CTL_USAGE;
+    }
+    if (o.data_dir == NULL || o.pool == NULL) {
+        ks_diag_t diag = {0};
+
+        cfg = ks_config_load(o.config, &diag);
+        for (size_t i = 0; i < diag.n; i++)
+            fprintf(stderr, "%s\n", diag.msgs[i]);
+        ks_diag_free(&diag);
+        if (cfg == NULL)
+            return CTL_PROBLEM;
+        o.data_dir = o.data_dir ? o.data_dir : cfg->data_dir;
+        o.pool = o.pool ? o.pool : cfg->pool;
+    }
+    snprintf(pattern, sizeof(pattern), "%s/%s-%s-*.db", o.data_dir, o.pool, pending || firings ? "trigger" : "action");
+    if (access(o.data_dir, R_OK | X_OK) != 0) {
+        fprintf(stderr, "ksensorctl: dataDir %s: %s\n", o.data_dir, strerror(errno));
+        rc = CTL_PROBLEM;
+    } else if (glob(pattern, 0, NULL, &g) == 0) {
+        t.ncols = pending ? 6 : firings ? 5 : 7;
+        table_add(&t, pending ? (const char *const[]){ "SENSOR", "TRIGGER", "DEPENDENCY", "EVENT", "AGE", "BYTES" }
+                  : firings ? (const char *const[]){ "FIRED", "SENSOR", "TRIGGER", "FIRING", "EVENTS" }
+                  : (const char *const[]){ "UPDATED", "KIND", "STATUS", "ATTEMPTS", "HTTP", "FIRING", "ERROR" });
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            sqlite3 *db = open_task(g.gl_pathv[i], pending ? "held" : firings ? "firings" : "ledger");
+
+            if (db == NULL || query(db, g.gl_pathv[i], &o, &t, out) != 0) {
+                if (db != NULL)
+                    fprintf(stderr, "ksensorctl: %s: %s\n", g.gl_pathv[i], sqlite3_errmsg(db));
+                rc = CTL_PROBLEM;
+            }
+            sqlite3_close(db);
+        }
+        globfree(&g);
+    }
+    if (o.json) {
+        char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+        puts(text ? text : "[]");
+        free(text);
+    } else if (t.ncols > 0) {
+        table_print(&t);
+    } else {
+        printf("no task files matching %s\n", pattern);
+    }
+    json_decref(out);
+    json_decref(t.rows);
+    ks_config_free(cfg);
+    return rc;
+}
