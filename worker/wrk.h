@@ -26,6 +26,12 @@
 #define KS_FIRING_HEADER  "firingId"
 
 typedef struct ks_worker       ks_worker_t;
+
+/* A producer for kafka actions to a cluster other than the event bus's. */
+typedef struct ks_external {
+    char       *url;
+    rd_kafka_t *producer;
+} ks_external_t;
 typedef struct ks_trigger_task ks_trigger_task_t;
 typedef struct ks_action_task  ks_action_task_t;
 
@@ -66,6 +72,8 @@ struct ks_worker {
     struct trigger_key  *keys;
     size_t               nkeys;
     int64_t             *last_log;          /* per trigger: when its log action last wrote, Unix ms */
+    ks_external_t       *external;
+    size_t               nexternal;
 
     /* counters */
     uint64_t             events_in, events_bad, firings, actions_done, actions_skipped, batches, aborts;

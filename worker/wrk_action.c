@@ -2,8 +2,9 @@
  *
  * A firing whose id is in the ledger has run on this host and is skipped. `log` writes one structured
  * line per firing once the batch has committed (intervalSeconds throttles per trigger); `kafka` to
- * this cluster produces inside the batch's transaction, so it takes effect exactly once. Other
- * executors (http, kafka to another cluster) are recorded as failed with the reason. */
+ * this cluster produces inside the batch's transaction, so it takes effect exactly once; to another
+ * cluster it is acknowledged before the batch commits (at least once, guarded by the ledger). `http`
+ * is recorded as failed with the reason: its executor is not part of this build. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,46 @@ ledger_seen(ks_action_task_t *task, const char *id)
     return seen;
 }
 
-/* Produces the kafka trigger's message inside the batch's transaction (same cluster only). */
+/* Another cluster: an idempotent producer per url, and the message acknowledged before the batch
+ * commits — at least once; the ledger keeps a host from repeating a firing it recorded as done. */
+static int
+produce_elsewhere(ks_worker_t *w, const char *url, const char *topic, const char *key, const char *body,
+                  size_t len, const char *id, char *err, size_t errlen)
+{
+    rd_kafka_t         *rk = NULL;
+    rd_kafka_resp_err_t e;
+
+    for (size_t i = 0; i < w->nexternal; i++) {
+        if (strcmp(w->external[i].url, url) == 0)
+            rk = w->external[i].producer;
+    }
+    if (rk == NULL) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char             cerr[256];
+
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", url, cerr, sizeof(cerr)) != RD_KAFKA_CONF_OK
+            || rd_kafka_conf_set(conf, "enable.idempotence", "true", cerr, sizeof(cerr)) != RD_KAFKA_CONF_OK
+            || (rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, cerr, sizeof(cerr))) == NULL) {
+            snprintf(err, errlen, "kafka trigger: producer for %s: %s", url, cerr);
+            return -1;
+        }
+        w->external = ks_realloc(w->external, (w->nexternal + 1) * sizeof(*w->external));
+        w->external[w->nexternal++] = (ks_external_t){ ks_strdup(url), rk };
+    }
+    e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                          RD_KAFKA_V_VALUE((void *)body, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_HEADER(KS_FIRING_HEADER, id, -1), RD_KAFKA_V_END);
+    if (e == 0)
+        e = rd_kafka_flush(rk, 30000);
+    if (e != 0) {
+        snprintf(err, errlen, "kafka trigger: producing to %s on %s failed: %s", topic, url, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* Produces the kafka trigger's message: inside the batch's transaction on this cluster, else at
+ * least once through produce_elsewhere. */
 static int
 run_kafka(ks_worker_t *w, const ks_trigger_t *trig, const json_t *events, const char *id, char *err, size_t errlen)
 {
@@ -155,16 +195,20 @@ run_kafka(ks_worker_t *w, const ks_trigger_t *trig, const json_t *events, const 
     url = json_string_value(json_object_get(kafka, "url"));
     topic = json_string_value(json_object_get(kafka, "topic"));
     key = json_string_value(json_object_get(kafka, "partitioningKey"));
-    if (url == NULL || topic == NULL || strcmp(url, w->cfg->eventbus.brokers) != 0) {
-        snprintf(err, errlen, "kafka trigger: only the event bus's own cluster (%s) is supported by this build",
-                 w->cfg->eventbus.brokers);
+    if (url == NULL || topic == NULL) {
+        snprintf(err, errlen, "kafka trigger: url and topic are required");
         goto done;
     }
     if (ks_payload_build(&trig->payload, held, n, &body, &len, err, errlen) != 0)
         goto done;
-    rc = ks_worker_produce(w, topic, -1, key, body, len, ks_worker_headers(NULL, id), NULL);
-    if (rc != 0)
-        snprintf(err, errlen, "kafka trigger: producing to %s failed", topic);
+    if (strcmp(url, w->cfg->eventbus.brokers) == 0) {
+        /* this cluster: inside the batch's transaction, exactly once */
+        rc = ks_worker_produce(w, topic, -1, key, body, len, ks_worker_headers(NULL, id), NULL);
+        if (rc != 0)
+            snprintf(err, errlen, "kafka trigger: producing to %s failed", topic);
+    } else {
+        rc = produce_elsewhere(w, url, topic, key, body, len, id, err, errlen);
+    }
 done:
     for (size_t i = 0; i < n; i++)
         ks_event_free(&decoded[i]);

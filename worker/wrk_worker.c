@@ -631,6 +631,12 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
     tasks_revoke(&w);
     rd_kafka_destroy(w.consumer);
     rd_kafka_destroy(w.producer);
+    for (size_t i = 0; i < w.nexternal; i++) {
+        rd_kafka_flush(w.external[i].producer, 10000);
+        rd_kafka_destroy(w.external[i].producer);
+        free(w.external[i].url);
+    }
+    free(w.external);
     ks_log_notice("worker %s stopped: %llu events, %llu bad, %llu firings, %llu actions, %llu batches, %llu aborts",
                   w.instance, (unsigned long long)w.events_in, (unsigned long long)w.events_bad,
                   (unsigned long long)w.firings, (unsigned long long)w.actions_done,
