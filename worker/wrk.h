@@ -25,6 +25,13 @@
 #define KS_DEP_HEADER     "dependencyName"
 #define KS_FIRING_HEADER  "firingId"
 
+/* Records on the internal topics: the topics are created with max.message.bytes = KS_MAX_MESSAGE and
+ * the producer allows as much; the events a record carries (an event, a trigger's held events, a
+ * firing) may total KS_MAX_RECORD, the rest is room for JSON escaping in the changelog, key, headers
+ * and batch overhead. */
+#define KS_MAX_MESSAGE    (16 * 1024 * 1024)
+#define KS_MAX_RECORD     (12 * 1024 * 1024)
+
 typedef struct ks_worker       ks_worker_t;
 
 /* A producer for kafka actions to a cluster other than the event bus's. */

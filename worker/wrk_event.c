@@ -85,8 +85,15 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
         }
         if (pass != 1)
             continue;
-        if (encoded == NULL)
+        if (encoded == NULL) {
             encoded = ks_event_encode(&ev, &elen);
+            if (elen > KS_MAX_RECORD) {
+                snprintf(err, sizeof(err), "the event is too large to forward (%zu bytes, limit %d)", elen,
+                         KS_MAX_RECORD);
+                rc = ks_worker_bad_record(w, msg, err);
+                break;
+            }
+        }
         for (size_t t = 0; t < dep->sensor->ntriggers && rc == 0; t++) {
             const ks_trigger_t *trig = &dep->sensor->triggers[t];
             char               *key;

@@ -1,7 +1,8 @@
 /* wrk_topics.c — the pool's internal topics: <pool>-trigger, <pool>-action and the compacted
  * <pool>-state (same partition count as -trigger). Missing ones are created when createTopics is on;
- * otherwise the worker stops naming the topic. The event topic belongs to the EventSources: it is
- * never created here. */
+ * otherwise the worker stops naming the topic. They allow records of KS_MAX_MESSAGE bytes (events of
+ * megabytes are forwarded whole). The event topic belongs to the EventSources: it is never created
+ * here. */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ create_topic(ks_worker_t *w, const char *topic, bool compacted)
     }
     if (compacted)
         rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    snprintf(err, sizeof(err), "%d", KS_MAX_MESSAGE);
+    rd_kafka_NewTopic_set_config(nt, "max.message.bytes", err);
     rd_kafka_CreateTopics(w->producer, &nt, 1, NULL, queue);
     ev = rd_kafka_queue_poll(queue, 30000);
     if (ev == NULL || rd_kafka_event_error(ev)) {

@@ -24,7 +24,7 @@
 
 enum {
     ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_FIRING, ST_SET_POSITION,
-    ST_GET_POSITION, ST_COUNT
+    ST_GET_POSITION, ST_HELD_BYTES, ST_COUNT
 };
 
 static const char *const statements[ST_COUNT] = {
@@ -39,6 +39,8 @@ static const char *const statements[ST_COUNT] = {
     [ST_FIRING] = "INSERT OR REPLACE INTO firings (id, sensor, trigger, fired_at, events) VALUES (?, ?, ?, ?, ?)",
     [ST_SET_POSITION] = "INSERT OR REPLACE INTO position (name, value) VALUES ('changelog', ?)",
     [ST_GET_POSITION] = "SELECT value FROM position WHERE name = 'changelog'",
+    [ST_HELD_BYTES] = "SELECT coalesce(sum(length(event)), 0) FROM held WHERE sensor = ? AND trigger = ? "
+                      "AND dependency <> ?",
 };
 
 struct ks_trigger_task {
@@ -361,6 +363,16 @@ ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message
     snprintf(dep, sizeof(dep), "%.*s", (int)dlen, (const char *)dname);
     if (task_begin(task) != 0)
         return -1;
+
+    /* the trigger's held events travel whole in one changelog record and one firing */
+    st = task->st[ST_HELD_BYTES];
+    bind_names(st, trig->sensor->name, trig->name);
+    sqlite3_bind_text(st, 3, dep, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) + (int64_t)msg->len > KS_MAX_RECORD) {
+        sqlite3_reset(st);
+        return ks_worker_bad_record(w, msg, "the trigger's held events would exceed the record limit");
+    }
+    sqlite3_reset(st);
 
     now_ms = rd_kafka_message_timestamp(msg, NULL);
     if (now_ms < 0)

@@ -24,6 +24,7 @@
 #define TXN_TIMEOUT_MS 30000
 #define EXIT_FATAL     3
 #define MAX_ABORTS_IN_A_ROW 5
+#define DLT_MAX_RECORD      (900 * 1024)
 
 typedef struct trigger_key {
     char               *key;    /* "<sensor>/<trigger>" */
@@ -183,6 +184,12 @@ ks_worker_bad_record(ks_worker_t *w, const rd_kafka_message_t *msg, const char *
     }
     if (w->cfg->eventbus.dead_letter_topic[0] == '\0')
         return 0;
+    if (msg->len > DLT_MAX_RECORD) {
+        /* a broker's default limit is about 1 MB: a bigger record would fail the whole batch */
+        ks_log_warning("bad record %s/%d/%lld is too large for the dead-letter topic (%zu bytes)",
+                       rd_kafka_topic_name(msg->rkt), (int)msg->partition, (long long)msg->offset, msg->len);
+        return 0;
+    }
     return ks_worker_produce(w, w->cfg->eventbus.dead_letter_topic, -1, NULL, msg->payload, msg->len,
                              ks_worker_headers(NULL, NULL), NULL);
 }
@@ -529,6 +536,8 @@ kafka_setup(ks_worker_t *w)
     snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
     set_conf(conf, "transactional.id", txn_id);
     set_conf(conf, "transaction.timeout.ms", "60000");
+    snprintf(err, sizeof(err), "%d", KS_MAX_MESSAGE);
+    set_conf(conf, "message.max.bytes", err);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (w->producer == NULL) {
