@@ -26,11 +26,12 @@
 #define KS_FIRING_HEADER  "firingId"
 
 /* Records on the internal topics: the topics are created with max.message.bytes = KS_MAX_MESSAGE and
- * the producer allows as much; the events a record carries (an event, a trigger's held events, a
- * firing) may total KS_MAX_RECORD, the rest is room for JSON escaping in the changelog, key, headers
- * and batch overhead. */
+ * the producer allows as much. The events one record carries (an event, a trigger's held events, a
+ * firing) may total KS_MAX_RECORD: the changelog holds each event as a JSON string, and escaping
+ * compact JSON text (only '"' and '\\' need it) at most doubles it, leaving room for key, headers and
+ * batch overhead. */
 #define KS_MAX_MESSAGE    (16 * 1024 * 1024)
-#define KS_MAX_RECORD     (12 * 1024 * 1024)
+#define KS_MAX_RECORD     (KS_MAX_MESSAGE / 2 - 64 * 1024)
 
 typedef struct ks_worker       ks_worker_t;
 
