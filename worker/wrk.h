@@ -73,6 +73,7 @@ struct ks_worker {
     /* the open batch */
     bool                 in_txn;
     size_t               batch_records;
+    size_t               batch_bytes;       /* produced in this batch: held in memory until it commits */
     rd_kafka_topic_partition_list_t *batch_offsets;
     ks_after_commit_t   *after_commit, **after_tail;
 

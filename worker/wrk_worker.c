@@ -25,6 +25,9 @@
 #define EXIT_FATAL     3
 #define MAX_ABORTS_IN_A_ROW 5
 #define DLT_MAX_RECORD      (900 * 1024)
+/* A batch also commits once it has produced this much: the producer keeps every record of an open
+ * transaction in memory, and big events must not make a worker's memory grow with batchSize. */
+#define BATCH_MAX_BYTES     (8 * 1024 * 1024)
 
 typedef struct trigger_key {
     char               *key;    /* "<sensor>/<trigger>" */
@@ -155,6 +158,7 @@ ks_worker_produce(ks_worker_t *w, const char *topic, int32_t partition, const ch
         ks_log_error("rd_kafka_producev(%s) failed: %s", topic, rd_kafka_err2str(err));
         return -1;
     }
+    w->batch_bytes += len;
     return 0;
 }
 
@@ -219,6 +223,7 @@ batch_reset(ks_worker_t *w)
         rd_kafka_topic_partition_list_destroy(w->batch_offsets);
     w->batch_offsets = rd_kafka_topic_partition_list_new(16);
     w->batch_records = 0;
+    w->batch_bytes = 0;
     w->in_txn = false;
 }
 
@@ -406,7 +411,7 @@ drain(ks_worker_t *w)
         }
         track_offset(w, msg);
         rd_kafka_message_destroy(msg);
-        if (++w->batch_records >= (size_t)w->cfg->batch_size)
+        if (++w->batch_records >= (size_t)w->cfg->batch_size || w->batch_bytes >= BATCH_MAX_BYTES)
             batch_commit(w);
     }
     rd_kafka_poll(w->producer, 0);
