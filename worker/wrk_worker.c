@@ -452,9 +452,25 @@ on_stop_signal(struct ev_loop *loop, ev_signal *sig, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* Waits until no transaction that sent offsets for these partitions is pending: with read_committed,
+ * fetching the committed offsets asks the coordinator for stable offsets (KIP-447), so a batch a
+ * previous owner is still committing has either landed — its changelog records with it — or been
+ * aborted before the changelog is restored. */
+static void
+wait_stable_offsets(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *copy = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t              err = rd_kafka_committed(w->consumer, copy, TXN_TIMEOUT_MS * 2);
+
+    if (err)
+        ks_log_warning("committed offsets of the assignment not confirmed stable: %s", rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(copy);
+}
+
 static void
 tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
+    wait_stable_offsets(w, parts);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
 
@@ -551,8 +567,14 @@ kafka_setup(ks_worker_t *w)
     }
     if (ks_topics_ensure(w) != 0)
         exit(EXIT_FATAL);
-    w->ntriggers = partition_count(w, w->topic_trigger);
-    w->nactions = partition_count(w, w->topic_action);
+    /* a topic just created may be missing from metadata for a moment: ask again for a while */
+    for (int tries = 0; tries < 50; tries++) {
+        w->ntriggers = partition_count(w, w->topic_trigger);
+        w->nactions = partition_count(w, w->topic_action);
+        if (w->ntriggers > 0 && w->nactions > 0 && partition_count(w, w->topic_state) == w->ntriggers)
+            break;
+        usleep(200 * 1000);
+    }
     if (w->ntriggers <= 0 || w->nactions <= 0 || partition_count(w, w->topic_state) != w->ntriggers) {
         ks_log_error("%s and %s must exist with the same partition count", w->topic_trigger, w->topic_state);
         exit(EXIT_FATAL);
