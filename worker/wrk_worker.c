@@ -347,9 +347,11 @@ batch_commit(ks_worker_t *w)
         if (w->actions[p] != NULL && ks_action_task_commit(w->actions[p]) != 0)
             exit(EXIT_FATAL);
     }
-    ks_crash_point("after-sqlite-commit");
+    /* log actions: written right after the commits, so never twice; a crash between the Kafka
+     * commit and this write loses the lines of the batch (at most once) */
     for (ac = w->after_commit; ac != NULL; ac = ac->next)
         ks_log_notice("%s", ac->line);
+    ks_crash_point("after-sqlite-commit");
     w->batches++;
     w->aborts_in_a_row = 0;
     batch_reset(w);

@@ -1,14 +1,22 @@
-/* kstool.c — what the integration tests need from Kafka beyond kcat: creating topics.
- *   kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact]
- * Exit status 0 when the topic exists afterwards. */
+/* kstool.c — what the integration tests need from Kafka beyond kcat:
+ *   kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact] [KEY=VALUE]...
+ *     Exit status 0 when the topic exists afterwards. KEY=VALUE: topic configs (max.message.bytes=…).
+ *   kstool drained BOOTSTRAP GROUP TOPIC...
+ *     Whether consumer group GROUP has consumed and committed everything a read_committed reader can
+ *     read in every partition of the topics: from each committed offset (the beginning when none),
+ *     the first thing read must be the end of the partition. Prints one line per partition
+ *     ("TOPIC PARTITION COMMITTED drained|behind") and exits 0 when all are drained, 1 when one is
+ *     behind (or a transaction holding offsets of the group is still open), 2 on an error. It never
+ *     joins the group (offsets are fetched, not consumed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 static int
-create_topic(const char *bootstrap, const char *topic, int partitions, int compact)
+create_topic(const char *bootstrap, const char *topic, int partitions, char **configs, int nconfigs)
 {
     rd_kafka_conf_t      *conf = rd_kafka_conf_new();
     char                  err[512];
@@ -32,8 +40,23 @@ create_topic(const char *bootstrap, const char *topic, int partitions, int compa
         fprintf(stderr, "kstool: %s\n", err);
         return 1;
     }
-    if (compact)
-        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    for (int i = 0; i < nconfigs; i++) {
+        char *eq = strchr(configs[i], '=');
+
+        if (strcmp(configs[i], "compact") == 0) {
+            rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+        } else if (eq != NULL) {
+            *eq = '\0';
+            rd_kafka_NewTopic_set_config(nt, configs[i], eq + 1);
+            *eq = '=';
+        } else {
+            fprintf(stderr, "kstool: create %s: '%s' is neither compact nor KEY=VALUE\n", topic, configs[i]);
+            rd_kafka_NewTopic_destroy(nt);
+            rd_kafka_queue_destroy(queue);
+            rd_kafka_destroy(rk);
+            return 1;
+        }
+    }
     rd_kafka_CreateTopics(rk, &nt, 1, NULL, queue);
     ev = rd_kafka_queue_poll(queue, 30000);
     if (ev == NULL || rd_kafka_event_error(ev)) {
@@ -55,11 +78,118 @@ create_topic(const char *bootstrap, const char *topic, int partitions, int compa
     return rc;
 }
 
+static int
+set_conf(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+    char err[512];
+
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "kstool: %s: %s\n", key, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+drained(const char *bootstrap, const char *group, char **topics, int ntopics)
+{
+    rd_kafka_conf_t                 *conf = rd_kafka_conf_new();
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+    rd_kafka_resp_err_t              err;
+    rd_kafka_t                      *rk;
+    char                             errstr[512];
+    int                             *state = NULL, pending, rc = 0;
+    int64_t                         *committed = NULL;
+    time_t                           deadline = time(NULL) + 20;
+
+    if (set_conf(conf, "bootstrap.servers", bootstrap) || set_conf(conf, "group.id", group)
+        || set_conf(conf, "isolation.level", "read_committed") || set_conf(conf, "enable.partition.eof", "true")
+        || set_conf(conf, "enable.auto.commit", "false") || set_conf(conf, "auto.offset.reset", "earliest"))
+        return 2;
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        fprintf(stderr, "kstool: %s\n", errstr);
+        return 2;
+    }
+    for (int t = 0; t < ntopics; t++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t               *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
+
+        err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+        rd_kafka_topic_destroy(rkt);
+        if (err || md->topic_cnt != 1 || md->topics[0].err) {
+            fprintf(stderr, "kstool: no metadata for %s: %s\n", topics[t],
+                    rd_kafka_err2str(err ? err : md->topics[0].err));
+            if (md != NULL)
+                rd_kafka_metadata_destroy(md);
+            rc = 2;
+            goto done;
+        }
+        for (int p = 0; p < md->topics[0].partition_cnt; p++)
+            rd_kafka_topic_partition_list_add(parts, topics[t], md->topics[0].partitions[p].id);
+        rd_kafka_metadata_destroy(md);
+    }
+    /* With isolation.level=read_committed the offsets are fetched with RequireStable: while a
+     * transaction that sent offsets is open (a worker was killed between sending and committing),
+     * the broker answers UNSTABLE_OFFSET_COMMIT and librdkafka retries until the transaction ends.
+     * That is work in flight: behind. */
+    if ((err = rd_kafka_committed(rk, parts, 3000)) != 0) {
+        printf("%s committed offsets not stable (%s): behind\n", group, rd_kafka_err2str(err));
+        rc = err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT ? 1 : 2;
+        goto done;
+    }
+    state = calloc((size_t)parts->cnt, sizeof(*state));
+    committed = calloc((size_t)parts->cnt, sizeof(*committed));
+    for (int i = 0; i < parts->cnt; i++) {
+        committed[i] = parts->elems[i].offset;
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk, parts);
+    for (pending = parts->cnt; pending > 0 && time(NULL) < deadline;) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        int                 i;
+
+        if (msg == NULL)
+            continue;
+        for (i = 0; i < parts->cnt; i++) {
+            if (msg->rkt != NULL && strcmp(parts->elems[i].topic, rd_kafka_topic_name(msg->rkt)) == 0
+                && parts->elems[i].partition == msg->partition)
+                break;
+        }
+        if (i < parts->cnt && state[i] == 0 && (msg->err == 0 || msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
+            state[i] = msg->err == 0 ? 2 : 1;
+            pending--;
+        } else if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            fprintf(stderr, "kstool: %s\n", rd_kafka_message_errstr(msg));
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        printf("%s %d %lld %s\n", parts->elems[i].topic, (int)parts->elems[i].partition, (long long)committed[i],
+               state[i] == 1 ? "drained" : state[i] == 2 ? "behind" : "unknown");
+        if (state[i] == 0)
+            rc = 2;
+        else if (state[i] == 2 && rc == 0)
+            rc = 1;
+    }
+done:
+    free(state);
+    free(committed);
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
     if (argc >= 5 && strcmp(argv[1], "create-topic") == 0)
-        return create_topic(argv[2], argv[3], atoi(argv[4]), argc > 5 && strcmp(argv[5], "compact") == 0);
-    fprintf(stderr, "usage: kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact]\n");
+        return create_topic(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
+    if (argc >= 5 && strcmp(argv[1], "drained") == 0)
+        return drained(argv[2], argv[3], argv + 4, argc - 4);
+    fprintf(stderr, "usage: kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact] [KEY=VALUE]...\n"
+                    "       kstool drained BOOTSTRAP GROUP TOPIC...\n");
     return 2;
 }
