@@ -62,7 +62,13 @@ rss=$(pl_status_kib "$pid" VmRSS)
 hwm=$(pl_status_kib "$pid" VmHWM)
 bytes=$(pl_sql "$db" 'SELECT sum(length(event)) FROM held')
 pl_say "holding $n events ($((bytes / 1048576)) MiB in SQLite) after $((SECONDS - t0)) s: VmRSS $((rss / 1024)) MiB, VmHWM $((hwm / 1024)) MiB (largest VmRSS seen while polling: $((peak / 1024)) MiB)"
-((rss < limit_kib)) || pl_fail "VmRSS is $((rss / 1024)) MiB with 100 MB of pending state held, expected under 64 MiB (VmHWM $((hwm / 1024)) MiB)"
+if [[ ${KS_SANITIZED:-0} == 1 ]]; then
+  # AddressSanitizer's shadow memory and quarantine (256 MB) dominate the resident set: the bound is
+  # asserted by the plain build's `make check`; here the firings below are what is checked
+  pl_say "sanitizer build: VmRSS not compared with the 64 MiB bound"
+else
+  ((rss < limit_kib)) || pl_fail "VmRSS is $((rss / 1024)) MiB with 100 MB of pending state held, expected under 64 MiB (VmHWM $((hwm / 1024)) MiB)"
+fi
 
 pl_produce "$pool-events" "$KS_TMP/b.tsv"
 deadline=$((SECONDS + 180))

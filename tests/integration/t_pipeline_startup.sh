@@ -21,7 +21,7 @@ pl_event b1 blue >"$KS_TMP/events.tsv"
 pl_produce "$pool-events" "$KS_TMP/events.tsv"
 
 pl_start pid "$KS_TMP/worker.log" "$KS_TMP/w.yaml" \
-  LD_PRELOAD="$KS_TMP/metadata_lag.so" KS_LAG_SUFFIX=-state KS_LAG_CALL=2
+  LD_PRELOAD="$KS_TMP/metadata_lag.so" ASAN_OPTIONS=verify_asan_link_order=0 KS_LAG_SUFFIX=-state KS_LAG_CALL=2
 deadline=$((SECONDS + 60))
 until grep -q 'assigned [0-9]* partitions' "$KS_TMP/worker.log"; do
   pl_alive "$pid" "at start, with the metadata of $pool-state lagging behind its creation"
