@@ -80,3 +80,15 @@ ks_diag_free(ks_diag_t *diag)
     free(diag->pos);
     *diag = (ks_diag_t){0};
 }
+
+void
+ks_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

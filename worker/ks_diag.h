@@ -31,4 +31,7 @@ void ks_diag_sort(ks_diag_t *diag);
 
 void ks_diag_free(ks_diag_t *diag);
 
+/* Formats a one-sentence message into a caller's buffer (err may be NULL or errlen 0: nothing). */
+void ks_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

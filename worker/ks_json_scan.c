@@ -294,3 +294,18 @@ ks_json_scan_object(const char *s, size_t n, ks_json_member_t *members, size_t m
     }
     return 0;
 }
+
+bool
+ks_utf8_valid(const void *s, size_t n)
+{
+    scan_t sc = { s, n };
+
+    for (size_t i = 0; i < n;) {
+        size_t k = sc.s[i] < 0x80 ? 1 : utf8_len(&sc, i);
+
+        if (k == 0)
+            return false;
+        i += k;
+    }
+    return true;
+}

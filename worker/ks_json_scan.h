@@ -27,4 +27,7 @@ typedef struct ks_json_member {
 int ks_json_scan_object(const char *s, size_t n, ks_json_member_t *members, size_t max, size_t *count)
     __attribute__((warn_unused_result));
 
+/* True if s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+bool ks_utf8_valid(const void *s, size_t n);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ks_diag.h"
 #include "ks_mem.h"
 #include "sensor_tz.h"
 
@@ -41,18 +42,6 @@ typedef struct cron_lt {
     int     month, day, hour, minute;
 } cron_lt_t;
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static bool
 is_space(char ch)
 {
@@ -73,7 +62,7 @@ parse_value(const cron_field_t *f, int fi, const char *tok, size_t len, int *out
             v = v < 1000 ? v * 10 + (tok[i] - '0') : v;
         if (i == len) {
             if (v < f->min || v > f->max) {
-                set_err(err, errlen, "field %d (%s): %.*s is out of range %d-%d", fi + 1, f->name, (int)len, tok,
+                ks_errf(err, errlen, "field %d (%s): %.*s is out of range %d-%d", fi + 1, f->name, (int)len, tok,
                         f->min, f->max);
                 return -1;
             }
@@ -92,9 +81,9 @@ parse_value(const cron_field_t *f, int fi, const char *tok, size_t len, int *out
         }
     }
     if (f->kind != NULL)
-        set_err(err, errlen, "field %d (%s): '%.*s' is not a number or %s", fi + 1, f->name, (int)len, tok, f->kind);
+        ks_errf(err, errlen, "field %d (%s): '%.*s' is not a number or %s", fi + 1, f->name, (int)len, tok, f->kind);
     else
-        set_err(err, errlen, "field %d (%s): '%.*s' is not a number", fi + 1, f->name, (int)len, tok);
+        ks_errf(err, errlen, "field %d (%s): '%.*s' is not a number", fi + 1, f->name, (int)len, tok);
     return -1;
 }
 
@@ -112,13 +101,13 @@ parse_element(const cron_field_t *f, int fi, const char *e, size_t len, uint64_t
         size_t      slen = len - rlen - 1, i;
 
         if (memchr(s, '/', slen) != NULL) {
-            set_err(err, errlen, "field %d (%s): too many '/' in '%.*s'", fi + 1, f->name, (int)len, e);
+            ks_errf(err, errlen, "field %d (%s): too many '/' in '%.*s'", fi + 1, f->name, (int)len, e);
             return -1;
         }
         for (i = 0, step = 0; i < slen && s[i] >= '0' && s[i] <= '9'; i++)
             step = step < 1000 ? step * 10 + (s[i] - '0') : step;
         if (slen == 0 || i != slen || step == 0) {
-            set_err(err, errlen, "field %d (%s): step in '%.*s' must be a positive number", fi + 1, f->name, (int)len,
+            ks_errf(err, errlen, "field %d (%s): step in '%.*s' must be a positive number", fi + 1, f->name, (int)len,
                     e);
             return -1;
         }
@@ -130,11 +119,11 @@ parse_element(const cron_field_t *f, int fi, const char *e, size_t len, uint64_t
     } else {
         dash = memchr(e, '-', rlen);
         if (rlen == 0 || dash == e || (dash != NULL && dash + 1 == e + rlen)) {
-            set_err(err, errlen, "field %d (%s): '%.*s' is missing a number", fi + 1, f->name, (int)len, e);
+            ks_errf(err, errlen, "field %d (%s): '%.*s' is missing a number", fi + 1, f->name, (int)len, e);
             return -1;
         }
         if (dash != NULL && memchr(dash + 1, '-', rlen - (size_t)(dash - e) - 1) != NULL) {
-            set_err(err, errlen, "field %d (%s): too many '-' in '%.*s'", fi + 1, f->name, (int)len, e);
+            ks_errf(err, errlen, "field %d (%s): too many '-' in '%.*s'", fi + 1, f->name, (int)len, e);
             return -1;
         }
         if (parse_value(f, fi, e, dash ? (size_t)(dash - e) : rlen, &lo, err, errlen) != 0)
@@ -143,7 +132,7 @@ parse_element(const cron_field_t *f, int fi, const char *e, size_t len, uint64_t
         if (dash != NULL && parse_value(f, fi, dash + 1, rlen - (size_t)(dash - e) - 1, &hi, err, errlen) != 0)
             return -1;
         if (lo > hi) {
-            set_err(err, errlen, "field %d (%s): range '%.*s' ends before it starts", fi + 1, f->name, (int)len, e);
+            ks_errf(err, errlen, "field %d (%s): range '%.*s' ends before it starts", fi + 1, f->name, (int)len, e);
             return -1;
         }
     }
@@ -166,7 +155,7 @@ parse_field(int fi, const char *text, size_t len, uint64_t *bits, bool *star, ch
         const char *stop = comma ? comma : end;
 
         if (stop == e) {
-            set_err(err, errlen, "field %d (%s): empty list element in '%.*s'", fi + 1, f->name, (int)len, text);
+            ks_errf(err, errlen, "field %d (%s): empty list element in '%.*s'", fi + 1, f->name, (int)len, text);
             return -1;
         }
         if (parse_element(f, fi, e, (size_t)(stop - e), bits, star, err, errlen) != 0)
@@ -199,11 +188,11 @@ ks_cron_parse(const char *spec, const char *timezone, char *err, size_t errlen)
         while (*q != '\0' && !is_space(*q))
             q++;
         if (*q == '\0') {
-            set_err(err, errlen, "'%.*s' must be followed by a space and 5 fields", (int)(q - s), s);
+            ks_errf(err, errlen, "'%.*s' must be followed by a space and 5 fields", (int)(q - s), s);
             return NULL;
         }
         if ((size_t)(q - z) >= sizeof(zone)) {
-            set_err(err, errlen, "unknown time zone '%.*s'", (int)(q - z), z);
+            ks_errf(err, errlen, "unknown time zone '%.*s'", (int)(q - z), z);
             return NULL;
         }
         memcpy(zone, z, (size_t)(q - z));
@@ -214,7 +203,7 @@ ks_cron_parse(const char *spec, const char *timezone, char *err, size_t errlen)
             s++;
     }
     if (*s == '@') {
-        set_err(err, errlen, "descriptors such as @hourly are not supported; use 5 fields");
+        ks_errf(err, errlen, "descriptors such as @hourly are not supported; use 5 fields");
         return NULL;
     }
     while (*s != '\0') {
@@ -231,7 +220,7 @@ ks_cron_parse(const char *spec, const char *timezone, char *err, size_t errlen)
             s++;
     }
     if (n != 5) {
-        set_err(err, errlen, "expected 5 fields (minute hour day-of-month month day-of-week), found %d", n);
+        ks_errf(err, errlen, "expected 5 fields (minute hour day-of-month month day-of-week), found %d", n);
         return NULL;
     }
     for (fi = 0; fi < 5; fi++)

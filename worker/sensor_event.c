@@ -86,40 +86,6 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-/* True if s[0..n) is well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
-static bool
-utf8_valid(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i], k;
-        uint32_t cp, min;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (n - i - 1 < k)
-            return false;
-        for (unsigned j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* Appends s[0..n) (valid UTF-8) as a JSON string escaped as Go's json.Marshal does: \" \\ \n \r \t,
  * other controls and < > & as \u00xx, U+2028 and U+2029 as \u2028 and \u2029. */
 static void
@@ -786,7 +752,7 @@ ks_event_decode_binary(ks_event_t *ev, const ks_event_header_t *headers, size_t 
 
         if (!h->name || (strncasecmp(h->name, "ce_", 3) != 0 && strcasecmp(h->name, "content-type") != 0))
             continue;
-        if (h->len > 0 && (!h->value || memchr(h->value, '\0', h->len) || !utf8_valid(h->value, h->len)))
+        if (h->len > 0 && (!h->value || memchr(h->value, '\0', h->len) || !ks_utf8_valid(h->value, h->len)))
             return discard(ev, fail(err, errlen, "header '%.64s' is not UTF-8 text", h->name));
         if (strcasecmp(h->name, "content-type") == 0) {
             ctype = h;
@@ -814,7 +780,7 @@ ks_event_decode_binary(ks_event_t *ev, const ks_event_header_t *headers, size_t 
     if (value) {
         if (!media_is_json(ev->datacontenttype)) {
             set_data_raw(ev, value, len);
-            ev->data_base64 = !utf8_valid(value, len);
+            ev->data_base64 = !ks_utf8_valid(value, len);
         } else if (data_is_json(value, len)) {
             set_data_compact(ev, value, len);
         } else {
@@ -866,7 +832,7 @@ encode_data(ev_buf_t *b, const ks_event_t *ev)
     if (!ev->data_base64 && json && data_is_json(ev->data, ev->data_len)) {
         buf_adds(b, ",\"data\":");
         buf_add_compact(b, (const char *)ev->data, ev->data_len);
-    } else if (!ev->data_base64 && !json && utf8_valid(ev->data, ev->data_len)) {
+    } else if (!ev->data_base64 && !json && ks_utf8_valid(ev->data, ev->data_len)) {
         buf_adds(b, ",\"data\":");
         buf_add_string(b, (const char *)ev->data, ev->data_len);
     } else {

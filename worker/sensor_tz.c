@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ks_diag.h"
 #include "ks_mem.h"
 
 #define TZ_FILE_MAX (1 << 20)
@@ -44,18 +45,6 @@ static const int days_before_month[2][13] = {
     { 0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 },
     { 0, 0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335 },
 };
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -507,7 +496,7 @@ ks_tz_load(const char *name, char *err, size_t errlen)
         dir = "/usr/share/zoneinfo";
     if (!name_ok(name) || (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)
         || read_file(path, &buf, &len) != 0) {
-        set_err(err, errlen, "unknown time zone '%s'", name);
+        ks_errf(err, errlen, "unknown time zone '%s'", name);
         return NULL;
     }
     tz = ks_calloc(1, sizeof(*tz));
@@ -516,9 +505,9 @@ ks_tz_load(const char *name, char *err, size_t errlen)
     free(buf);
     if (rc != 0) {
         if (rc > 0)
-            set_err(err, errlen, "unknown time zone '%s'", name);
+            ks_errf(err, errlen, "unknown time zone '%s'", name);
         else
-            set_err(err, errlen, "time zone '%s': %s is not a usable TZif file: %s", name, path, why);
+            ks_errf(err, errlen, "time zone '%s': %s is not a usable TZif file: %s", name, path, why);
         ks_tz_free(tz);
         return NULL;
     }

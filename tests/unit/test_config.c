@@ -105,23 +105,6 @@ START_TEST(test_shipped_example)
 }
 END_TEST
 
-static char *
-read_file(const char *path)
-{
-    FILE  *fp = fopen(path, "r");
-    char  *text;
-    long   len;
-
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    rewind(fp);
-    text = calloc(1, (size_t)len + 1);
-    ck_assert_uint_eq(fread(text, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    return text;
-}
-
 START_TEST(test_invalid_case)
 {
     const char *path = invalid_cases.gl_pathv[_i];
@@ -131,7 +114,7 @@ START_TEST(test_invalid_case)
     char       *expected;
 
     snprintf(expected_path, sizeof(expected_path), "%.*s.expected", (int)(plen - 5), path);
-    expected = read_file(expected_path);
+    expected = unit_read(expected_path);
 
     ck_assert_ptr_null(ks_config_load(path, &diag));
     for (size_t i = 0; i < diag.n; i++) {

@@ -160,23 +160,6 @@ START_TEST(test_match_index)
 }
 END_TEST
 
-static char *
-read_text(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    char *text;
-    long  len;
-
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    rewind(fp);
-    text = calloc(1, (size_t)len + 1);
-    ck_assert_uint_eq(fread(text, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    return text;
-}
-
 START_TEST(test_invalid_case)
 {
     const char *path = invalid_cases.gl_pathv[_i];
@@ -187,7 +170,7 @@ START_TEST(test_invalid_case)
     char       *expected;
 
     snprintf(expected_path, sizeof(expected_path), "%.*s.expected", (int)(plen - 5), path);
-    expected = read_text(expected_path);
+    expected = unit_read(expected_path);
     ck_assert_uint_ge(ks_pool_load_file(&pool, path, &diag), 1);
     ck_assert_uint_eq(pool.nsensors, 0);
     for (size_t i = 0; i < diag.n; i++) {

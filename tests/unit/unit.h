@@ -15,6 +15,9 @@ const char *unit_data(const char *relative);
 /* A fresh temporary directory for one test; removed by the runner's fork when the test ends. */
 const char *unit_tmpdir(void);
 
+/* The whole content of a file (NUL-terminated, malloc'd); fails the test when it cannot be read. */
+char *unit_read(const char *path);
+
 /* Writes text to a new file in the test's temporary directory and returns its path (static). */
 const char *unit_write(const char *name, const char *text);
 

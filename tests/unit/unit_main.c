@@ -32,6 +32,23 @@ unit_tmpdir(void)
     return dir;
 }
 
+char *
+unit_read(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *text;
+    long  len;
+
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    len = ftell(fp);
+    rewind(fp);
+    text = calloc(1, (size_t)len + 1);
+    ck_assert_uint_eq(fread(text, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    return text;
+}
+
 static int
 remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
