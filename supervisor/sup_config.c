@@ -614,16 +614,41 @@ field_equal(const ks_config_t *a, const ks_config_t *b, const ks_config_key_t *k
     return false;
 }
 
+static size_t
+field_size(const ks_config_key_t *key)
+{
+    switch (key->type) {
+    case KS_CT_SECTION:  return 0;
+    case KS_CT_STRING:
+    case KS_CT_PATH:     return sizeof(char *);
+    case KS_CT_BOOL:     return sizeof(bool);
+    case KS_CT_INT:
+    case KS_CT_COUNT:
+    case KS_CT_ENUM:     return sizeof(int);
+    case KS_CT_DURATION: return sizeof(int64_t);
+    case KS_CT_MAP:      return sizeof(ks_config_map_t);
+    }
+    return 0;
+}
+
 size_t
-ks_config_fixed_changes(const ks_config_t *old, const ks_config_t *cfg, const char **keys, size_t max)
+ks_config_keep_fixed(ks_config_t *cfg, ks_config_t *old, const char **keys, size_t max)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < NKEYS; i++) {
-        if (config_keys[i].reloadable || field_equal(old, cfg, &config_keys[i]))
+        const ks_config_key_t *key = &config_keys[i];
+        unsigned char          tmp[sizeof(ks_config_map_t)];
+        size_t                 size = field_size(key);
+
+        if (key->reloadable || field_equal(old, cfg, key))
             continue;
+        /* swap, so each configuration still owns exactly what it frees */
+        memcpy(tmp, field_of(cfg, key), size);
+        memcpy(field_of(cfg, key), field_of(old, key), size);
+        memcpy(field_of(old, key), tmp, size);
         if (n < max)
-            keys[n] = config_keys[i].key;
+            keys[n] = key->key;
         n++;
     }
     return n;

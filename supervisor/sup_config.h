@@ -79,9 +79,9 @@ typedef struct ks_config {
 ks_config_t *ks_config_load(const char *path, ks_diag_t *diag) __attribute__((warn_unused_result));
 void ks_config_free(ks_config_t *cfg);
 
-/* Names (dotted keys) of settings that differ between two generations but only take effect on a
- * restart; returns how many were found, storing up to max names in keys. */
-size_t ks_config_fixed_changes(const ks_config_t *old, const ks_config_t *cfg, const char **keys,
-                               size_t max);
+/* A reload keeps the running values of the settings that only take effect on a restart: for each
+ * such key whose value differs, cfg takes old's value (the two are swapped, so each still owns what
+ * it frees). Returns how many differed, storing up to max dotted key names in keys. */
+size_t ks_config_keep_fixed(ks_config_t *cfg, ks_config_t *old, const char **keys, size_t max);
 
 #endif

@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 
+#include "ks_report.h"
 #include "sensor.h"
 #include "sensor_event.h"
 #include "sup_config.h"
@@ -35,6 +36,14 @@
 
 typedef struct ks_worker       ks_worker_t;
 
+/* How a worker runs: alone in the foreground, or as a child of the supervisor. */
+typedef struct ks_worker_opts {
+    int         slot;
+    unsigned    generation;
+    int         sup_fd;         /* the supervisor's socket (ks_report.h); -1 when run alone */
+    const char *bootstrap;      /* the embedded broker's address; NULL: eventbus.brokers */
+} ks_worker_opts_t;
+
 /* A producer for kafka actions to a cluster other than the event bus's. */
 typedef struct ks_external {
     char       *url;
@@ -53,6 +62,9 @@ struct ks_worker {
     const ks_config_t   *cfg;
     const ks_pool_t     *pool;
     int                  slot;
+    unsigned             generation;
+    const char          *brokers;           /* bootstrap servers of the event bus */
+    bool                 embedded;          /* the mock cluster: plain membership, plain offset commits */
     char                 instance[128];     /* group.instance.id */
     char                 topic_event[256], topic_trigger[256], topic_action[256], topic_state[256];
     struct ev_loop      *loop;
@@ -61,8 +73,12 @@ struct ks_worker {
     int                  wake[2];           /* librdkafka's queue event pipe */
     ev_io                wake_io;
     ev_timer             commit_timer;
-    ev_signal            sigterm, sigint;
+    ev_signal            sigterm, sigint, sigusr1;
     bool                 stopping;
+    int                  sup_fd;            /* -1 when not supervised */
+    ev_io                sup_io;
+    ev_timer             report_timer;
+    bool                 assigned;          /* holds an assignment (possibly empty) from the group */
 
     /* tasks by partition; NULL when not assigned here */
     ks_trigger_task_t  **triggers;
@@ -84,17 +100,19 @@ struct ks_worker {
     ks_external_t       *external;
     size_t               nexternal;
 
-    /* counters */
-    uint64_t             events_in, events_bad, firings, actions_done, actions_skipped, batches, aborts;
+    ks_report_t          stats;             /* counters and histograms reported to the supervisor */
     int                  aborts_in_a_row;
     time_t               last_bad_log;
     uint64_t             bad_since_log;
 };
 
 /* wrk_worker.c */
-int  ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot) __attribute__((warn_unused_result));
+/* Runs until SIGTERM, SIGINT or end-of-file on the supervisor's socket, then finishes the batch and
+ * returns 0; fatal errors exit the process (status 3) for the supervisor to respawn it. */
+int  ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opts_t *opts)
+    __attribute__((warn_unused_result));
 /* A configuration with what every Kafka handle shares: brokers, TLS, SASL, user properties. */
-rd_kafka_conf_t *ks_worker_conf(const ks_config_t *cfg);
+rd_kafka_conf_t *ks_worker_conf(const ks_worker_t *w);
 /* Produces a record inside the open transaction; partition < 0 lets the partitioner choose. */
 int  ks_worker_produce(ks_worker_t *w, const char *topic, int32_t partition, const char *key,
                        const void *value, size_t len, rd_kafka_headers_t *headers, void *opaque)

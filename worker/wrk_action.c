@@ -226,6 +226,7 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
     const char         *id;
     char                err[512] = "";
     int                 rc = 0;
+    int64_t             started;
 
     if (trig == NULL) {
         ks_log_debug("firing %d/%lld for a trigger not hosted here: skipped", (int)msg->partition,
@@ -239,10 +240,11 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
         return ks_worker_bad_record(w, msg, "not a firing record");
     }
     if (ledger_seen(task, id)) {
-        w->actions_skipped++;
+        w->stats.actions_skipped++;
         json_decref(firing);
         return 0;
     }
+    started = ks_monotonic_us();
     switch (trig->kind) {
     case KS_ACTION_LOG: {
         json_t  *line = json_pack("{s:s, s:s, s:s, s:O}", "firing", id, "sensor", trig->sensor->name,
@@ -273,10 +275,13 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
         rc = ledger_record(task, id, trig, "failed", err);
         break;
     }
-    if (err[0] != '\0')
+    ks_hist_observe(&w->stats.action, ks_monotonic_us() - started);
+    if (err[0] != '\0') {
+        w->stats.actions_failed++;
         ks_log_error("firing %s: %s", id, err);
-    else
-        w->actions_done++;
+    } else {
+        w->stats.actions_ok++;
+    }
     json_decref(firing);
     ks_crash_point("after-action");
     return rc;

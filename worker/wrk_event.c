@@ -65,7 +65,7 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
     bool                    data_parsed = false;
     int                     rc = 0;
 
-    w->events_in++;
+    w->stats.events_in++;
     if (event_decode(msg, &ev, err, sizeof(err)) != 0)
         return ks_worker_bad_record(w, msg, err);
     deps = ks_match_find(w->pool->match, ev.source, ev.subject, &ndeps);
@@ -83,6 +83,8 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
             if (pass < 0)
                 rc = ks_worker_bad_record(w, msg, err);
         }
+        if (pass == 0)
+            w->stats.events_filtered++;
         if (pass != 1)
             continue;
         if (encoded == NULL) {
@@ -104,6 +106,7 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
             if (ks_cond_has_and(trig->cond)) {
                 rc = ks_worker_produce(w, w->topic_trigger, -1, key, encoded, elen,
                                        ks_worker_headers(dep->name, NULL), NULL);
+                w->stats.events_out++;
             } else {
                 /* fires on its own: the firing id names the event record and the dependency */
                 char       *id = ks_asprintf("%s/%s@%s/%d/%lld/%s", dep->sensor->name, trig->name,
@@ -115,7 +118,8 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
 
                 rc = ks_worker_produce(w, w->topic_action, -1, key, firing, flen,
                                        ks_worker_headers(dep->name, id), NULL);
-                w->firings++;
+                w->stats.events_out++;
+                w->stats.firings++;
                 free(firing);
                 free(id);
             }

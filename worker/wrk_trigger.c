@@ -131,7 +131,7 @@ static int
 restore(ks_trigger_task_t *task)
 {
     ks_worker_t                     *w = task->w;
-    rd_kafka_conf_t                 *conf = ks_worker_conf(w->cfg);
+    rd_kafka_conf_t                 *conf = ks_worker_conf(w);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
     rd_kafka_t                      *rk;
     char                             err[512];
@@ -193,6 +193,8 @@ restore(ks_trigger_task_t *task)
         sqlite3_bind_int64(st, 1, task->changelog_next);
         rc = step_done(task, st) == 0 && ks_store_exec(task->db, "COMMIT") == 0 ? 0 : -1;
         task->in_txn = false;
+        w->stats.restores++;
+        w->stats.restored_records += (uint64_t)applied;
         ks_log_info("trigger task %d: restored %lld changelog records (up to offset %lld)", task->partition,
                     (long long)applied, (long long)task->changelog_next);
     } else {
@@ -331,7 +333,7 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
         bind_names(task->st[ST_DELETE], trig->sensor->name, trig->name);
         rc = step_done(task, task->st[ST_DELETE]);
     }
-    w->firings++;
+    w->stats.firings++;
     free(ids_text);
     free(key);
     free(firing);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,11 +89,12 @@ set_conf(rd_kafka_conf_t *conf, const char *key, const char *value)
 
 /* What every handle shares: brokers, TLS, SASL, the user's librdkafka properties. */
 rd_kafka_conf_t *
-ks_worker_conf(const ks_config_t *cfg)
+ks_worker_conf(const ks_worker_t *w)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const ks_config_t *cfg = w->cfg;
+    rd_kafka_conf_t   *conf = rd_kafka_conf_new();
 
-    set_conf(conf, "bootstrap.servers", cfg->eventbus.brokers);
+    set_conf(conf, "bootstrap.servers", w->brokers);
     if (cfg->eventbus.tls.enabled || cfg->eventbus.sasl.mechanism[0] != '\0')
         set_conf(conf, "security.protocol", cfg->eventbus.tls.enabled
                  ? (cfg->eventbus.sasl.mechanism[0] ? "sasl_ssl" : "ssl") : "sasl_plaintext");
@@ -177,7 +179,7 @@ ks_worker_bad_record(ks_worker_t *w, const rd_kafka_message_t *msg, const char *
 {
     time_t now = time(NULL);
 
-    w->events_bad++;
+    w->stats.events_bad++;
     w->bad_since_log++;
     if (now != w->last_bad_log) {
         ks_log_warning("bad record %s/%d/%lld skipped: %s (%llu bad record%s since the last report)",
@@ -262,7 +264,7 @@ batch_abort(ks_worker_t *w, const char *why, bool rewind)
     rd_kafka_error_t *error;
 
     ks_log_warning("aborting the batch of %zu records: %s", w->batch_records, why);
-    w->aborts++;
+    w->stats.aborts++;
     if (++w->aborts_in_a_row > MAX_ABORTS_IN_A_ROW) {
         /* the same failure again and again: let the supervisor restart the worker, with back-off */
         ks_log_error("%d batches in a row aborted; the worker exits", MAX_ABORTS_IN_A_ROW + 1);
@@ -318,7 +320,9 @@ batch_commit(ks_worker_t *w)
 {
     rd_kafka_consumer_group_metadata_t *cgmd;
     rd_kafka_error_t                   *error;
+    rd_kafka_resp_err_t                 err;
     ks_after_commit_t                  *ac;
+    int64_t                             started = ks_monotonic_us();
 
     if (!w->in_txn)
         return;
@@ -337,6 +341,8 @@ batch_commit(ks_worker_t *w)
     if (txn_result(w, rd_kafka_commit_transaction(w->producer, TXN_TIMEOUT_MS), "rd_kafka_commit_transaction") != 0)
         return;
     rd_kafka_poll(w->producer, 0);          /* delivery reports: the changelog positions */
+    if (w->embedded && (err = rd_kafka_commit(w->consumer, w->batch_offsets, 0)) != 0)
+        ks_log_warning("embedded broker: committing offsets failed: %s", rd_kafka_err2str(err));
     ks_crash_point("after-kafka-commit");
     ks_crash_point("before-sqlite-commit");
     for (int p = 0; p < w->ntriggers; p++) {
@@ -352,8 +358,9 @@ batch_commit(ks_worker_t *w)
     for (ac = w->after_commit; ac != NULL; ac = ac->next)
         ks_log_notice("%s", ac->line);
     ks_crash_point("after-sqlite-commit");
-    w->batches++;
+    w->stats.batches++;
     w->aborts_in_a_row = 0;
+    ks_hist_observe(&w->stats.commit, ks_monotonic_us() - started);
     batch_reset(w);
 }
 
@@ -444,14 +451,98 @@ on_commit_timer(struct ev_loop *loop, ev_timer *timer, int revents)
 }
 
 static void
+worker_stop(ks_worker_t *w, const char *why)
+{
+    ks_log_notice("%s: finishing the batch and closing the consumer", why);
+    w->stopping = true;
+    ev_break(w->loop, EVBREAK_ALL);
+}
+
+static void
 on_stop_signal(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    (void)loop;
+    (void)revents;
+    worker_stop(sig->data, sig->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+on_reopen_signal(struct ev_loop *loop, ev_signal *sig, int revents)
 {
     ks_worker_t *w = sig->data;
 
+    (void)loop;
     (void)revents;
-    ks_log_notice("signal %d: finishing the batch and leaving the group", sig->signum);
-    w->stopping = true;
-    ev_break(loop, EVBREAK_ALL);
+    if (ks_log_open(w->cfg->log.file) != 0)
+        ks_log_error("SIGUSR1: cannot reopen the log file; logging goes on where it was");
+}
+
+/* The assignment's size and how far the consumer is behind the high watermarks (as last fetched). */
+static void
+measure_assignment(ks_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    int64_t                          lag = 0, low, high;
+
+    w->stats.partitions = 0;
+    w->stats.lag = -1;
+    if (rd_kafka_assignment(w->consumer, &parts) != 0 || parts == NULL)
+        return;
+    w->stats.partitions = parts->cnt;
+    if (parts->cnt == 0 || rd_kafka_position(w->consumer, parts) == 0) {
+        for (int i = 0; i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+
+            if (tp->offset < 0 || rd_kafka_get_watermark_offsets(w->consumer, tp->topic, tp->partition,
+                                                                 &low, &high) != 0 || high < 0) {
+                lag = -1;
+                break;
+            }
+            lag += high > tp->offset ? high - tp->offset : 0;
+        }
+        w->stats.lag = lag;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Sends the counters to the supervisor; a full socket drops this report (the next one follows). */
+static void
+report_send(ks_worker_t *w)
+{
+    if (w->sup_fd < 0)
+        return;
+    w->stats.version = KS_REPORT_VERSION;
+    w->stats.slot = w->slot;
+    w->stats.generation = w->generation;
+    w->stats.pid = (int32_t)getpid();
+    w->stats.ready = w->assigned;
+    measure_assignment(w);
+    if (send(w->sup_fd, &w->stats, sizeof(w->stats), MSG_DONTWAIT | MSG_NOSIGNAL) < 0
+        && errno != EAGAIN && errno != EWOULDBLOCK)
+        ks_log_debug("report to the supervisor: %s", strerror(errno));
+}
+
+static void
+on_report_timer(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void)loop;
+    (void)revents;
+    report_send(timer->data);
+}
+
+/* The supervisor writes nothing: end-of-file (or an error) means it wants this worker to stop. */
+static void
+on_supervisor(struct ev_loop *loop, ev_io *io, int revents)
+{
+    char    buf[64];
+    ssize_t n = recv(io->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+    (void)loop;
+    (void)revents;
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+        return;
+    ev_io_stop(loop, io);
+    worker_stop(io->data, "the supervisor asks this worker to stop");
 }
 
 /* Waits until no transaction that sent offsets for these partitions is pending: with read_committed,
@@ -512,12 +603,15 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
         ks_log_info("assigned %d partitions", parts->cnt);
         tasks_assign(w, parts);
         rd_kafka_assign(rk, parts);
+        w->assigned = true;
+        report_send(w);
     } else {
         ks_log_info("revoked %d partitions", parts->cnt);
         if (w->in_txn)
             batch_abort(w, "partitions revoked", false);
         tasks_revoke(w);
         rd_kafka_assign(rk, NULL);
+        w->assigned = false;
     }
 }
 
@@ -555,7 +649,7 @@ kafka_setup(ks_worker_t *w)
     rd_kafka_queue_t                *queue;
     char                             err[512], txn_id[400];
 
-    conf = ks_worker_conf(w->cfg);
+    conf = ks_worker_conf(w);
     snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
     set_conf(conf, "transactional.id", txn_id);
     set_conf(conf, "transaction.timeout.ms", "60000");
@@ -588,9 +682,10 @@ kafka_setup(ks_worker_t *w)
         exit(EXIT_FATAL);
     }
 
-    conf = ks_worker_conf(w->cfg);
+    conf = ks_worker_conf(w);
     set_conf(conf, "group.id", w->cfg->pool);
-    set_conf(conf, "group.instance.id", w->instance);
+    if (!w->embedded)       /* the mock cluster asserts on static members (librdkafka 2.0.2) */
+        set_conf(conf, "group.instance.id", w->instance);
     set_conf(conf, "isolation.level", "read_committed");
     set_conf(conf, "enable.auto.commit", "false");
     set_conf(conf, "auto.offset.reset", "earliest");
@@ -627,15 +722,18 @@ kafka_setup(ks_worker_t *w)
 }
 
 int
-ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
+ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opts_t *opts)
 {
-    ks_worker_t  w = { .cfg = cfg, .pool = pool, .slot = slot };
+    ks_worker_t  w = { .cfg = cfg, .pool = pool, .slot = opts->slot, .generation = opts->generation,
+                       .sup_fd = opts->sup_fd, .embedded = opts->bootstrap != NULL,
+                       .brokers = opts->bootstrap ? opts->bootstrap : cfg->eventbus.brokers };
     char         host[64] = "";
 
     ks_crash_init();
+    signal(SIGHUP, SIG_IGN);                /* reloading is the supervisor's business */
     if (cfg->instance[0] == '\0' && gethostname(host, sizeof(host) - 1) != 0)
         snprintf(host, sizeof(host), "localhost");
-    snprintf(w.instance, sizeof(w.instance), "%s-%d", cfg->instance[0] ? cfg->instance : host, slot);
+    snprintf(w.instance, sizeof(w.instance), "%s-%d", cfg->instance[0] ? cfg->instance : host, w.slot);
     snprintf(w.topic_event, sizeof(w.topic_event), "%s", cfg->eventbus.topic);
     snprintf(w.topic_trigger, sizeof(w.topic_trigger), "%s-trigger", cfg->pool);
     snprintf(w.topic_action, sizeof(w.topic_action), "%s-action", cfg->pool);
@@ -657,8 +755,20 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
     w.sigterm.data = w.sigint.data = &w;
     ev_signal_start(w.loop, &w.sigterm);
     ev_signal_start(w.loop, &w.sigint);
-    ks_log_notice("worker %s: pool %s, %d trigger and %d action partitions, brokers %s", w.instance,
-                  cfg->pool, w.ntriggers, w.nactions, cfg->eventbus.brokers);
+    ev_signal_init(&w.sigusr1, on_reopen_signal, SIGUSR1);
+    w.sigusr1.data = &w;
+    ev_signal_start(w.loop, &w.sigusr1);
+    if (w.sup_fd >= 0) {
+        ev_io_init(&w.sup_io, on_supervisor, w.sup_fd, EV_READ);
+        w.sup_io.data = &w;
+        ev_io_start(w.loop, &w.sup_io);
+        ev_timer_init(&w.report_timer, on_report_timer, 0., 1.);
+        w.report_timer.data = &w;
+        ev_timer_again(w.loop, &w.report_timer);
+        report_send(&w);
+    }
+    ks_log_notice("worker %s: pool %s, %d trigger and %d action partitions, brokers %s%s", w.instance,
+                  cfg->pool, w.ntriggers, w.nactions, w.brokers, w.embedded ? " (embedded)" : "");
 
     drain(&w);
     ev_run(w.loop, 0);
@@ -676,9 +786,9 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
     }
     free(w.external);
     ks_log_notice("worker %s stopped: %llu events, %llu bad, %llu firings, %llu actions, %llu batches, %llu aborts",
-                  w.instance, (unsigned long long)w.events_in, (unsigned long long)w.events_bad,
-                  (unsigned long long)w.firings, (unsigned long long)w.actions_done,
-                  (unsigned long long)w.batches, (unsigned long long)w.aborts);
+                  w.instance, (unsigned long long)w.stats.events_in, (unsigned long long)w.stats.events_bad,
+                  (unsigned long long)w.stats.firings, (unsigned long long)w.stats.actions_ok,
+                  (unsigned long long)w.stats.batches, (unsigned long long)w.stats.aborts);
     for (size_t i = 0; i < w.nkeys; i++)
         free(w.keys[i].key);
     free(w.keys);

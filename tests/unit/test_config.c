@@ -138,20 +138,26 @@ START_TEST(test_invalid_count)
 }
 END_TEST
 
-START_TEST(test_fixed_changes)
+START_TEST(test_keep_fixed)
 {
     ks_config_t *a = load_ok(unit_write("a.yaml", "pool: p1\nworkers: 2\nlog:\n  level: info\n"
                                                   "eventbus:\n  librdkafka:\n    linger.ms: 5\n"));
     ks_config_t *b = load_ok(unit_write("b.yaml", "pool: p2\nworkers: 3\nlog:\n  level: debug\n"
                                                   "eventbus:\n  librdkafka:\n    linger.ms: 6\n"));
     const char  *keys[8];
-    size_t       n = ks_config_fixed_changes(a, b, keys, 8);
+    size_t       n = ks_config_keep_fixed(b, a, keys, 8);
 
-    /* workers and log.level reload; pool and librdkafka properties need a restart */
+    /* workers and log.level reload; pool and librdkafka properties need a restart and keep their
+     * running values */
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(keys[0], "eventbus.librdkafka");
     ck_assert_str_eq(keys[1], "pool");
-    ck_assert_uint_eq(ks_config_fixed_changes(a, a, keys, 8), 0);
+    ck_assert_str_eq(b->pool, "p1");
+    ck_assert_str_eq(b->eventbus.librdkafka.kv[0].value, "5");
+    ck_assert_int_eq(b->workers, 3);
+    ck_assert_int_eq(b->log.level, KS_LOG_DEBUG);
+    ck_assert_str_eq(a->pool, "p2");
+    ck_assert_uint_eq(ks_config_keep_fixed(b, b, keys, 8), 0);
     ks_config_free(a);
     ks_config_free(b);
 }
@@ -182,7 +188,7 @@ suite_config(void)
     tcase_add_test(tc, test_shipped_example);
     tcase_add_loop_test(tc, test_invalid_case, 0, (int)invalid_cases.gl_pathc);
     tcase_add_test(tc, test_invalid_count);
-    tcase_add_test(tc, test_fixed_changes);
+    tcase_add_test(tc, test_keep_fixed);
     tcase_add_test(tc, test_missing_file);
     suite_add_tcase(s, tc);
     return s;

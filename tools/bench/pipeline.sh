@@ -37,7 +37,7 @@ sensors: $work/sensor.yaml
 log: {level: warning}
 YAML
   start=$(date +%s.%N)
-  "$build/ksensord" -f -c "$work/ks$r.yaml" 2>"$work/ks$r.log" &
+  "$build/ksensord" -f -w 0 -c "$work/ks$r.yaml" 2>"$work/ks$r.log" &
   pid=$!
   db=$work/data$r/ks$r-action-0.db
   until [[ -f $db ]] && [[ $(sqlite3 "$db" 'select count(*) from ledger' 2>/dev/null || echo 0) -ge $events ]]; do

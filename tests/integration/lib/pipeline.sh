@@ -67,14 +67,14 @@ batchSize: 1000
 YAML
 }
 
-# pl_start VAR LOG CONFIG [NAME=VALUE...]: starts a worker in the foreground (its log appended to
-# LOG, environment additions as for env(1)); its pid goes to VAR.
+# pl_start VAR LOG CONFIG [NAME=VALUE...]: starts one worker alone in the foreground (`ksensord -w 0`,
+# no supervisor; its log appended to LOG, environment additions as for env(1)); its pid goes to VAR.
 pl_start() {
   local -n __pid=$1
   local log=$2 cfg=$3
   shift 3
   echo "==== $(date +%T.%N) start ${*:-} ====" >>"$log"
-  env "$@" "$KS_BUILD/ksensord" -f -c "$cfg" >>"$log" 2>&1 &
+  env "$@" "$KS_BUILD/ksensord" -f -w 0 -c "$cfg" >>"$log" 2>&1 &
   __pid=$!
   PL_LIVE[$__pid]=$log
 }
