@@ -168,15 +168,82 @@ ks_workers_init(ks_workers_t *ws, struct ev_loop *loop, const char *bootstrap, v
     ws->ctx = ctx;
 }
 
+/* The CPU quota of a cgroup (v2 "cpu.max", or v1 "cpu.cfs_quota_us" and "cpu.cfs_period_us"), in
+ * whole CPUs rounded up; 0 when there is none. */
+static int
+cgroup_cpus(const char *dir)
+{
+    char      path[512];
+    long long quota = -1, period = 0;
+    FILE     *fp;
+
+    snprintf(path, sizeof(path), "%s/cpu.max", dir);
+    if ((fp = fopen(path, "r")) != NULL) {
+        if (fscanf(fp, "%lld %lld", &quota, &period) != 2)
+            quota = -1;         /* "max 100000": no quota */
+        fclose(fp);
+    } else {
+        snprintf(path, sizeof(path), "%s/cpu/cpu.cfs_quota_us", dir);
+        if ((fp = fopen(path, "r")) != NULL) {
+            if (fscanf(fp, "%lld", &quota) != 1)
+                quota = -1;
+            fclose(fp);
+        }
+        snprintf(path, sizeof(path), "%s/cpu/cpu.cfs_period_us", dir);
+        if ((fp = fopen(path, "r")) != NULL) {
+            if (fscanf(fp, "%lld", &period) != 1)
+                period = 0;
+            fclose(fp);
+        }
+    }
+    if (quota <= 0 || period <= 0)
+        return 0;
+    return (int)((quota + period - 1) / period);
+}
+
+int
+ks_workers_auto(const char *cgroup_dir)
+{
+    cpu_set_t set;
+    int       n = 0, quota = cgroup_cpus(cgroup_dir);
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n <= 0)
+        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (quota > 0 && quota < n)
+        n = quota;
+    return n > 0 ? n : 1;
+}
+
+/* This process's cgroup v2 directory (a systemd service's, or a container's root), else the root. */
+static const char *
+own_cgroup(char *dir, size_t len)
+{
+    char  line[512];
+    FILE *fp = fopen("/proc/self/cgroup", "r");
+
+    snprintf(dir, len, "/sys/fs/cgroup");
+    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+        if (strncmp(line, "0::/", 4) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(dir, len, "/sys/fs/cgroup%s", line + 3);
+        }
+    }
+    if (fp != NULL)
+        fclose(fp);
+    return dir;
+}
+
 void
 ks_workers_apply(ks_workers_t *ws, const ks_config_t *cfg, const ks_pool_t *pool, unsigned generation)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    char cgroup[600];
 
     ws->cfg = cfg;
     ws->pool = pool;
     ws->generation = generation;
-    ws->wanted = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+    ws->wanted = cfg->workers > 0 ? cfg->workers : ks_workers_auto(own_cgroup(cgroup, sizeof(cgroup)));
     if (ws->wanted > ws->nslots) {
         ws->slots = ks_realloc(ws->slots, (size_t)ws->wanted * sizeof(*ws->slots));
         for (int i = ws->nslots; i < ws->wanted; i++)

@@ -53,6 +53,11 @@ struct ks_workers {
     void              *ctx;
 };
 
+/* "workers: auto": the CPUs this process may run on, capped by the CPU quota of the cgroup found
+ * under cgroup_dir (v2 cpu.max or v1 cpu/cpu.cfs_quota_us), so a container limited to 2 CPUs on a
+ * 32-core node runs 2 workers. At least 1. */
+int  ks_workers_auto(const char *cgroup_dir);
+
 void ks_workers_init(ks_workers_t *ws, struct ev_loop *loop, const char *bootstrap,
                      void (*child_setup)(void *ctx), void *ctx);
 
