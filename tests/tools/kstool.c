@@ -7,11 +7,18 @@
  *     the first thing read must be the end of the partition. Prints one line per partition
  *     ("TOPIC PARTITION COMMITTED drained|behind") and exits 0 when all are drained, 1 when one is
  *     behind (or a transaction holding offsets of the group is still open), 2 on an error. It never
- *     joins the group (offsets are fetched, not consumed). */
+ *     joins the group (offsets are fetched, not consumed).
+ *   kstool notify-listen SOCKET OUT
+ *     Stands in for systemd's notification socket: binds a datagram socket at SOCKET and appends
+ *     every message received (sd_notify's "READY=1\nSTATUS=…") to OUT, followed by a line "--",
+ *     until killed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -182,6 +189,38 @@ done:
     return rc;
 }
 
+static int
+notify_listen(const char *path, const char *out)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    char               buf[4096];
+    int                fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    ssize_t            n;
+
+    if (fd < 0 || strlen(path) >= sizeof(addr.sun_path)) {
+        perror("notify-listen: socket");
+        return 2;
+    }
+    strcpy(addr.sun_path, path);
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        perror("notify-listen: bind");
+        return 2;
+    }
+    while ((n = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+        FILE *fp = fopen(out, "a");
+
+        if (fp == NULL) {
+            perror("notify-listen: fopen");
+            return 2;
+        }
+        fprintf(fp, "%.*s\n--\n", (int)n, buf);
+        fclose(fp);
+    }
+    perror("notify-listen: recv");
+    return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,7 +228,10 @@ main(int argc, char **argv)
         return create_topic(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
     if (argc >= 5 && strcmp(argv[1], "drained") == 0)
         return drained(argv[2], argv[3], argv + 4, argc - 4);
+    if (argc == 4 && strcmp(argv[1], "notify-listen") == 0)
+        return notify_listen(argv[2], argv[3]);
     fprintf(stderr, "usage: kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact] [KEY=VALUE]...\n"
-                    "       kstool drained BOOTSTRAP GROUP TOPIC...\n");
+                    "       kstool drained BOOTSTRAP GROUP TOPIC...\n"
+                    "       kstool notify-listen SOCKET OUT\n");
     return 2;
 }
