@@ -352,6 +352,21 @@ signals_setup(supervisor_t *sv)
     return 0;
 }
 
+/* The HTTP listener's address as bound (a port 0 in `listen` becomes the one chosen) goes to
+ * <dataDir>/http-listener, where `ksensorctl status` finds it. */
+static void
+write_listener(supervisor_t *sv)
+{
+    const char *listen = sv->cfg->listen, *colon = strrchr(listen, ':');
+    char        path[4096];
+    FILE       *fp;
+
+    snprintf(path, sizeof(path), "%s/http-listener", sv->cfg->data_dir);
+    if ((fp = fopen(path, "w")) == NULL
+        || fprintf(fp, "%.*s:%d\n", (int)(colon - listen), listen, ks_http_port(sv->http)) < 0 || fclose(fp) != 0)
+        ks_log_warning("cannot write %s: %s", path, strerror(errno));
+}
+
 /* The embedded broker: its address also goes to <dataDir>/embedded-broker for `ksensorctl emit`. */
 static int
 embedded_start(supervisor_t *sv)
@@ -391,6 +406,7 @@ ks_supervisor_run(ks_config_t *cfg, ks_pool_t *pool, const char *path, bool fore
     }
     ks_log_notice("ksensord %s: supervisor pid %d, configuration %s, pool %s, %zu sensors, http port %d",
                   KS_VERSION, (int)getpid(), path, cfg->pool, pool->nsensors, ks_http_port(sv.http));
+    write_listener(&sv);
     if (embedded && embedded_start(&sv) != 0)
         goto out;
     ev_io_init(&sv.sig_io, on_signal, sv.sigfd, EV_READ);

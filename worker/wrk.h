@@ -111,7 +111,10 @@ struct ks_worker {
  * returns 0; fatal errors exit the process (status 3) for the supervisor to respawn it. */
 int  ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opts_t *opts)
     __attribute__((warn_unused_result));
-/* A configuration with what every Kafka handle shares: brokers, TLS, SASL, user properties. */
+/* A configuration with what every Kafka handle shares: brokers, TLS, SASL, user properties; exits
+ * (status 3) on a property librdkafka refuses or an unreadable SASL password file. */
+rd_kafka_conf_t *ks_kafka_conf(const ks_config_t *cfg, const char *brokers);
+/* ks_kafka_conf() for the worker's event bus (the embedded broker's address when there is one). */
 rd_kafka_conf_t *ks_worker_conf(const ks_worker_t *w);
 /* Produces a record inside the open transaction; partition < 0 lets the partitioner choose. */
 int  ks_worker_produce(ks_worker_t *w, const char *topic, int32_t partition, const char *key,

@@ -87,14 +87,18 @@ set_conf(rd_kafka_conf_t *conf, const char *key, const char *value)
     }
 }
 
-/* What every handle shares: brokers, TLS, SASL, the user's librdkafka properties. */
 rd_kafka_conf_t *
 ks_worker_conf(const ks_worker_t *w)
 {
-    const ks_config_t *cfg = w->cfg;
-    rd_kafka_conf_t   *conf = rd_kafka_conf_new();
+    return ks_kafka_conf(w->cfg, w->brokers);
+}
 
-    set_conf(conf, "bootstrap.servers", w->brokers);
+rd_kafka_conf_t *
+ks_kafka_conf(const ks_config_t *cfg, const char *brokers)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+    set_conf(conf, "bootstrap.servers", brokers);
     if (cfg->eventbus.tls.enabled || cfg->eventbus.sasl.mechanism[0] != '\0')
         set_conf(conf, "security.protocol", cfg->eventbus.tls.enabled
                  ? (cfg->eventbus.sasl.mechanism[0] ? "sasl_ssl" : "ssl") : "sasl_plaintext");
