@@ -14,11 +14,23 @@
 
 #define START_TIMEOUT_MS 10000
 
-static void __attribute__((noreturn))
-broker_run(const ks_config_t *cfg, int report, int ctl)
+/* The three internal topics of one set, named after prefix. */
+static void
+create_set(rd_kafka_mock_cluster_t *mc, const char *prefix, int partitions)
 {
-    char                     err[512], topic[400];
     static const char *const suffixes[] = { "trigger", "action", "state" };
+    char                     topic[512];
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(topic, sizeof(topic), "%s-%s", prefix, suffixes[i]);
+        rd_kafka_mock_topic_create(mc, topic, partitions, 1);
+    }
+}
+
+static void __attribute__((noreturn))
+broker_run(const ks_config_t *cfg, const ks_pool_t *pool, int report, int ctl)
+{
+    char                     err[512], prefix[400];
     rd_kafka_conf_t         *conf = rd_kafka_conf_new();
     rd_kafka_t              *rk;
     rd_kafka_mock_cluster_t *mc;
@@ -39,9 +51,13 @@ broker_run(const ks_config_t *cfg, int report, int ctl)
     if (rk == NULL || (mc = rd_kafka_mock_cluster_new(rk, 1)) == NULL)
         _exit(1);
     rd_kafka_mock_topic_create(mc, cfg->eventbus.topic, cfg->eventbus.partitions, 1);
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(topic, sizeof(topic), "%s-%s", cfg->pool, suffixes[i]);
-        rd_kafka_mock_topic_create(mc, topic, cfg->eventbus.partitions, 1);
+    if (cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR) {
+        for (size_t i = 0; i < pool->nsensors; i++) {
+            snprintf(prefix, sizeof(prefix), "%s-%s", cfg->eventbus.topic, pool->sensors[i]->name);
+            create_set(mc, prefix, cfg->eventbus.partitions);
+        }
+    } else {
+        create_set(mc, cfg->pool, cfg->eventbus.partitions);
     }
     addr = rd_kafka_mock_cluster_bootstraps(mc);
     if (write(report, addr, strlen(addr)) != (ssize_t)strlen(addr))
@@ -59,8 +75,8 @@ broker_run(const ks_config_t *cfg, int report, int ctl)
 }
 
 int
-ks_embedded_start(ks_embedded_t *eb, const ks_config_t *cfg, void (*child_setup)(void *ctx), void *ctx,
-                  char *err, size_t errlen)
+ks_embedded_start(ks_embedded_t *eb, const ks_config_t *cfg, const ks_pool_t *pool,
+                  void (*child_setup)(void *ctx), void *ctx, char *err, size_t errlen)
 {
     int           report[2], ctl[2];
     struct pollfd pfd;
@@ -76,7 +92,7 @@ ks_embedded_start(ks_embedded_t *eb, const ks_config_t *cfg, void (*child_setup)
         close(report[0]);
         close(ctl[1]);
         child_setup(ctx);
-        broker_run(cfg, report[1], ctl[0]);
+        broker_run(cfg, pool, report[1], ctl[0]);
     }
     close(report[1]);
     close(ctl[0]);

@@ -352,6 +352,16 @@ signals_setup(supervisor_t *sv)
     return 0;
 }
 
+static void
+remove_runtime_file(const ks_config_t *cfg, const char *name)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, name);
+    if (unlink(path) != 0 && errno != ENOENT)
+        ks_log_warning("cannot remove %s: %s", path, strerror(errno));
+}
+
 /* The HTTP listener's address as bound (a port 0 in `listen` becomes the one chosen) goes to
  * <dataDir>/http-listener, where `ksensorctl status` finds it. */
 static void
@@ -376,7 +386,7 @@ embedded_start(supervisor_t *sv)
 
     ks_log_warning("eventbus.brokers is \"embedded\": an in-memory broker for trying ksensor out; it keeps "
                    "nothing across restarts and gives none of the guarantees");
-    if (ks_embedded_start(&sv->embedded, sv->cfg, child_setup, sv, err, sizeof(err)) != 0) {
+    if (ks_embedded_start(&sv->embedded, sv->cfg, sv->pool, child_setup, sv, err, sizeof(err)) != 0) {
         ks_log_error("%s", err);
         return -1;
     }
@@ -435,6 +445,11 @@ out:
     if (sv.loop != NULL) {
         ks_workers_free(&sv.workers);
         ev_loop_destroy(sv.loop);
+    }
+    if (sv.pid_path != NULL) {
+        /* what this instance published in dataDir is no longer true */
+        remove_runtime_file(sv.cfg, "http-listener");
+        remove_runtime_file(sv.cfg, "embedded-broker");
     }
     /* after dropping privileges the directory may not let us remove it: then leave it empty */
     if (sv.pid_path != NULL && unlink(sv.pid_path) != 0 && errno != ENOENT && ftruncate(sv.pid_fd, 0) != 0)

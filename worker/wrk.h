@@ -52,6 +52,16 @@ typedef struct ks_external {
 typedef struct ks_trigger_task ks_trigger_task_t;
 typedef struct ks_action_task  ks_action_task_t;
 
+/* The internal topics of the pool (topicLayout shared: <pool>-trigger, -action, -state) or of one
+ * sensor (per-sensor: <topic>-<sensor>-trigger, -action, -state, Argo's names), with the tasks of
+ * the partitions assigned to this worker. */
+typedef struct ks_topic_set {
+    char                trigger[256], action[256], state[256];
+    int                 ntriggers, nactions;
+    ks_trigger_task_t **triggers;       /* by partition; NULL when not assigned here */
+    ks_action_task_t  **actions;
+} ks_topic_set_t;
+
 /* A log line to write once the batch that decided it has committed. */
 typedef struct ks_after_commit {
     char                   *line;
@@ -66,7 +76,7 @@ struct ks_worker {
     const char          *brokers;           /* bootstrap servers of the event bus */
     bool                 embedded;          /* the mock cluster: plain membership, plain offset commits */
     char                 instance[128];     /* group.instance.id */
-    char                 topic_event[256], topic_trigger[256], topic_action[256], topic_state[256];
+    char                 topic_event[256];
     struct ev_loop      *loop;
     rd_kafka_t          *consumer;
     rd_kafka_t          *producer;
@@ -80,11 +90,11 @@ struct ks_worker {
     ev_timer             report_timer;
     bool                 assigned;          /* holds an assignment (possibly empty) from the group */
 
-    /* tasks by partition; NULL when not assigned here */
-    ks_trigger_task_t  **triggers;
-    int                  ntriggers;
-    ks_action_task_t   **actions;
-    int                  nactions;
+    /* the internal topics: one set for the pool, or one per sensor; a sorted name index over them */
+    ks_topic_set_t      *sets;
+    size_t               nsets;
+    struct topic_ref    *topic_index;
+    size_t               ntopic_index;
 
     /* the open batch */
     bool                 in_txn;
@@ -129,6 +139,8 @@ const ks_trigger_t *ks_worker_trigger(const ks_worker_t *w, const char *key, siz
 int  ks_worker_bad_record(ks_worker_t *w, const rd_kafka_message_t *msg, const char *reason)
     __attribute__((warn_unused_result));
 rd_kafka_headers_t *ks_worker_headers(const char *dependency, const char *firing_id);
+/* The internal topics a sensor's triggers use. */
+ks_topic_set_t *ks_worker_set(const ks_worker_t *w, const ks_sensor_t *sensor);
 
 /* wrk_topics.c */
 int  ks_topics_ensure(ks_worker_t *w) __attribute__((warn_unused_result));
@@ -140,7 +152,7 @@ char *ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *con
                        const char *const *events, const size_t *lens, size_t n, size_t *len);
 
 /* wrk_trigger.c */
-ks_trigger_task_t *ks_trigger_task_open(ks_worker_t *w, int32_t partition);
+ks_trigger_task_t *ks_trigger_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition);
 void ks_trigger_task_close(ks_trigger_task_t *task);
 int  ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message_t *msg)
     __attribute__((warn_unused_result));
@@ -151,7 +163,7 @@ int  ks_trigger_task_commit(ks_trigger_task_t *task) __attribute__((warn_unused_
 void ks_trigger_task_rollback(ks_trigger_task_t *task);
 
 /* wrk_action.c */
-ks_action_task_t *ks_action_task_open(ks_worker_t *w, int32_t partition);
+ks_action_task_t *ks_action_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition);
 void ks_action_task_close(ks_action_task_t *task);
 int  ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
     __attribute__((warn_unused_result));

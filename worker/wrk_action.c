@@ -28,8 +28,9 @@ static const char *const statements[ST_COUNT] = {
 };
 
 struct ks_action_task {
-    ks_worker_t  *w;
-    int32_t       partition;
+    ks_worker_t    *w;
+    ks_topic_set_t *set;
+    int32_t         partition;
     sqlite3      *db;
     sqlite3_stmt *st[ST_COUNT];
     bool          in_txn;
@@ -38,19 +39,20 @@ struct ks_action_task {
 static const char *const kind_names[] = { "log", "http", "kafka" };
 
 ks_action_task_t *
-ks_action_task_open(ks_worker_t *w, int32_t partition)
+ks_action_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition)
 {
     ks_action_task_t *task = ks_calloc(1, sizeof(*task));
     char              path[4096], err[512];
 
     task->w = w;
+    task->set = set;
     task->partition = partition;
     if (mkdir(w->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         ks_log_error("mkdir(\"%s\") failed: %s", w->cfg->data_dir, strerror(errno));
         free(task);
         return NULL;
     }
-    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, w->topic_action, (int)partition);
+    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, set->action, (int)partition);
     if ((task->db = ks_store_open(path, "action", err, sizeof(err))) == NULL) {
         ks_log_error("%s", err);
         free(task);
@@ -103,7 +105,7 @@ ledger_record(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, 
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        ks_log_error("action task %d: %s", task->partition, sqlite3_errmsg(task->db));
+        ks_log_error("action task %s/%d: %s", task->set->action, task->partition, sqlite3_errmsg(task->db));
         return -1;
     }
     return 0;
@@ -300,6 +302,6 @@ void
 ks_action_task_rollback(ks_action_task_t *task)
 {
     if (task->in_txn && ks_store_exec(task->db, "ROLLBACK") != 0)
-        ks_log_error("action task %d: rollback failed", task->partition);
+        ks_log_error("action task %s/%d: rollback failed", task->set->action, task->partition);
     task->in_txn = false;
 }

@@ -104,7 +104,7 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
                 continue;
             key = ks_asprintf("%s/%s", dep->sensor->name, trig->name);
             if (ks_cond_has_and(trig->cond)) {
-                rc = ks_worker_produce(w, w->topic_trigger, -1, key, encoded, elen,
+                rc = ks_worker_produce(w, ks_worker_set(w, dep->sensor)->trigger, -1, key, encoded, elen,
                                        ks_worker_headers(dep->name, NULL), NULL);
                 w->stats.events_out++;
             } else {
@@ -116,7 +116,7 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
                 size_t      flen;
                 char       *firing = ks_firing_encode(id, trig, &dname, &etext, &elen, 1, &flen);
 
-                rc = ks_worker_produce(w, w->topic_action, -1, key, firing, flen,
+                rc = ks_worker_produce(w, ks_worker_set(w, dep->sensor)->action, -1, key, firing, flen,
                                        ks_worker_headers(dep->name, id), NULL);
                 w->stats.events_out++;
                 w->stats.firings++;

@@ -1,6 +1,6 @@
-/* wrk_topics.c — the pool's internal topics: <pool>-trigger, <pool>-action and the compacted
- * <pool>-state (same partition count as -trigger). Missing ones are created when createTopics is on;
- * otherwise the worker stops naming the topic. They allow records of KS_MAX_MESSAGE bytes (events of
+/* wrk_topics.c — the internal topics of every topic set: -trigger, -action and the compacted -state
+ * (same partition count as -trigger), the pool's or each sensor's (see ks_topic_set_t). Missing ones
+ * are created when createTopics is on; otherwise the worker stops naming the topic. They allow records of KS_MAX_MESSAGE bytes (events of
  * megabytes are forwarded whole). The event topic belongs to the EventSources: it is never created
  * here. */
 #include <stdio.h>
@@ -72,26 +72,24 @@ create_topic(ks_worker_t *w, const char *topic, bool compacted)
 int
 ks_topics_ensure(ks_worker_t *w)
 {
-    const char *internal[] = { w->topic_trigger, w->topic_action, w->topic_state };
-
-    if (w->cfg->eventbus.topic_layout != KS_LAYOUT_SHARED) {
-        ks_log_error("eventbus.topicLayout: per-sensor topics are not supported by this build; use shared");
-        return -1;
-    }
     if (!topic_exists(w, w->topic_event)) {
         ks_log_error("the event topic %s does not exist (ksensor never creates it: the EventSources own it)",
                      w->topic_event);
         return -1;
     }
-    for (size_t i = 0; i < 3; i++) {
-        if (topic_exists(w, internal[i]))
-            continue;
-        if (!w->cfg->eventbus.create_topics) {
-            ks_log_error("topic %s does not exist and eventbus.createTopics is false", internal[i]);
-            return -1;
+    for (size_t s = 0; s < w->nsets; s++) {
+        const char *internal[] = { w->sets[s].trigger, w->sets[s].action, w->sets[s].state };
+
+        for (size_t i = 0; i < 3; i++) {
+            if (topic_exists(w, internal[i]))
+                continue;
+            if (!w->cfg->eventbus.create_topics) {
+                ks_log_error("topic %s does not exist and eventbus.createTopics is false", internal[i]);
+                return -1;
+            }
+            if (create_topic(w, internal[i], i == 2) != 0)
+                return -1;
         }
-        if (create_topic(w, internal[i], i == 2) != 0)
-            return -1;
     }
     return 0;
 }

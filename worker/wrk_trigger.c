@@ -45,6 +45,7 @@ static const char *const statements[ST_COUNT] = {
 
 struct ks_trigger_task {
     ks_worker_t         *w;
+    ks_topic_set_t      *set;
     int32_t              partition;
     sqlite3             *db;
     sqlite3_stmt        *st[ST_COUNT];
@@ -71,7 +72,7 @@ step_done(ks_trigger_task_t *task, sqlite3_stmt *st)
 
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        ks_log_error("trigger task %d: %s", task->partition, sqlite3_errmsg(task->db));
+        ks_log_error("trigger task %s/%d: %s", task->set->trigger, task->partition, sqlite3_errmsg(task->db));
         return -1;
     }
     return 0;
@@ -149,15 +150,15 @@ restore(ks_trigger_task_t *task)
         rd_kafka_topic_partition_list_destroy(parts);
         return -1;
     }
-    if (rd_kafka_query_watermark_offsets(rk, w->topic_state, task->partition, &low, &high, 30000) != 0) {
-        ks_log_error("restore: cannot read the offsets of %s/%d", w->topic_state, task->partition);
+    if (rd_kafka_query_watermark_offsets(rk, task->set->state, task->partition, &low, &high, 30000) != 0) {
+        ks_log_error("restore: cannot read the offsets of %s/%d", task->set->state, task->partition);
         goto done;
     }
     if (task->changelog_next >= high) {
         rc = 0;
         goto done;
     }
-    rd_kafka_topic_partition_list_add(parts, w->topic_state, task->partition)->offset =
+    rd_kafka_topic_partition_list_add(parts, task->set->state, task->partition)->offset =
         task->changelog_next > low ? task->changelog_next : RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(rk, parts);
     if (task_begin(task) != 0)
@@ -195,10 +196,11 @@ restore(ks_trigger_task_t *task)
         task->in_txn = false;
         w->stats.restores++;
         w->stats.restored_records += (uint64_t)applied;
-        ks_log_info("trigger task %d: restored %lld changelog records (up to offset %lld)", task->partition,
-                    (long long)applied, (long long)task->changelog_next);
+        ks_log_info("trigger task %s/%d: restored %lld changelog records (up to offset %lld)", task->set->trigger,
+                    task->partition, (long long)applied, (long long)task->changelog_next);
     } else {
-        ks_log_error("trigger task %d: restore from %s did not complete", task->partition, w->topic_state);
+        ks_log_error("trigger task %s/%d: restore from %s did not complete", task->set->trigger, task->partition,
+                     task->set->state);
         ks_trigger_task_rollback(task);
     }
 done:
@@ -208,12 +210,13 @@ done:
 }
 
 ks_trigger_task_t *
-ks_trigger_task_open(ks_worker_t *w, int32_t partition)
+ks_trigger_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition)
 {
     ks_trigger_task_t *task = ks_calloc(1, sizeof(*task));
     char               path[4096], err[512];
 
     task->w = w;
+    task->set = set;
     task->partition = partition;
     task->delivered_next = -1;
     if (mkdir(w->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
@@ -221,7 +224,7 @@ ks_trigger_task_open(ks_worker_t *w, int32_t partition)
         free(task);
         return NULL;
     }
-    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, w->topic_trigger, (int)partition);
+    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, set->trigger, (int)partition);
     task->db = ks_store_open(path, "trigger", err, sizeof(err));
     if (task->db == NULL) {
         ks_log_error("%s", err);
@@ -304,11 +307,11 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
         n++;
     }
     sqlite3_reset(st);
-    id = ks_asprintf("%s/%s@%s/%d/%lld", trig->sensor->name, trig->name, w->topic_trigger, (int)msg->partition,
+    id = ks_asprintf("%s/%s@%s/%d/%lld", trig->sensor->name, trig->name, task->set->trigger, (int)msg->partition,
                      (long long)msg->offset);
     firing = ks_firing_encode(id, trig, deps, events, lens, n, &flen);
     key = ks_asprintf("%s/%s", trig->sensor->name, trig->name);
-    rc = ks_worker_produce(w, w->topic_action, -1, key, firing, flen, ks_worker_headers(dep, id), NULL);
+    rc = ks_worker_produce(w, task->set->action, -1, key, firing, flen, ks_worker_headers(dep, id), NULL);
     for (size_t i = 0; i < n; i++) {
         json_t *ev = json_loadb(events[i], lens[i], 0, NULL);
 
@@ -387,7 +390,7 @@ ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message
         if (step_done(task, st) != 0)
             return -1;
     }
-    snprintf(source, sizeof(source), "%s/%d/%lld", w->topic_trigger, (int)msg->partition, (long long)msg->offset);
+    snprintf(source, sizeof(source), "%s/%d/%lld", task->set->trigger, (int)msg->partition, (long long)msg->offset);
     st = task->st[ST_UPSERT];
     bind_names(st, trig->sensor->name, trig->name);
     sqlite3_bind_text(st, 3, dep, -1, SQLITE_STATIC);
@@ -438,7 +441,7 @@ ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task)
         doc = json_pack("{s:o}", "held", held);
         value = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
-        rc = ks_worker_produce(w, w->topic_state, task->partition, key, value, strlen(value),
+        rc = ks_worker_produce(w, task->set->state, task->partition, key, value, strlen(value),
                                ks_worker_headers(NULL, NULL), task);
         free(value);
         free(key);
@@ -480,7 +483,7 @@ void
 ks_trigger_task_rollback(ks_trigger_task_t *task)
 {
     if (task->in_txn && ks_store_exec(task->db, "ROLLBACK") != 0)
-        ks_log_error("trigger task %d: rollback failed", task->partition);
+        ks_log_error("trigger task %s/%d: rollback failed", task->set->trigger, task->partition);
     task->in_txn = false;
     task->nchanged = 0;
     task->delivered_next = -1;

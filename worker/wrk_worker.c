@@ -60,6 +60,65 @@ index_triggers(ks_worker_t *w)
     w->last_log = ks_calloc(n, sizeof(*w->last_log));
 }
 
+/* The internal topics by name: which set, and whether trigger or action (what the consumer reads). */
+typedef enum { REF_TRIGGER, REF_ACTION } ref_kind_t;
+
+typedef struct topic_ref {
+    const char     *name;
+    ks_topic_set_t *set;
+    ref_kind_t      kind;
+} topic_ref_t;
+
+static int
+ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const topic_ref_t *)a)->name, ((const topic_ref_t *)b)->name);
+}
+
+static const topic_ref_t *
+topic_ref(const ks_worker_t *w, const char *name)
+{
+    topic_ref_t probe = { name, NULL, REF_TRIGGER };
+
+    return bsearch(&probe, w->topic_index, w->ntopic_index, sizeof(*w->topic_index), ref_cmp);
+}
+
+/* One set for the pool, or one per sensor (Argo's per-sensor names); fails on a name Kafka refuses. */
+static void
+sets_init(ks_worker_t *w)
+{
+    bool per_sensor = w->cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR;
+
+    w->nsets = per_sensor ? w->pool->nsensors : 1;
+    w->sets = ks_calloc(w->nsets ? w->nsets : 1, sizeof(*w->sets));
+    w->topic_index = ks_calloc(2 * (w->nsets ? w->nsets : 1), sizeof(*w->topic_index));
+    for (size_t i = 0; i < w->nsets; i++) {
+        ks_topic_set_t *set = &w->sets[i];
+        char            prefix[400];
+
+        if (per_sensor)
+            snprintf(prefix, sizeof(prefix), "%s-%s", w->cfg->eventbus.topic, w->pool->sensors[i]->name);
+        else
+            snprintf(prefix, sizeof(prefix), "%s", w->cfg->pool);
+        if (strlen(prefix) + sizeof("-trigger") > 249) {
+            ks_log_error("topic names %s-trigger, -action, -state are longer than Kafka allows (249)", prefix);
+            exit(EXIT_FATAL);
+        }
+        snprintf(set->trigger, sizeof(set->trigger), "%.240s-trigger", prefix);
+        snprintf(set->action, sizeof(set->action), "%.240s-action", prefix);
+        snprintf(set->state, sizeof(set->state), "%.240s-state", prefix);
+        w->topic_index[w->ntopic_index++] = (topic_ref_t){ set->trigger, set, REF_TRIGGER };
+        w->topic_index[w->ntopic_index++] = (topic_ref_t){ set->action, set, REF_ACTION };
+    }
+    qsort(w->topic_index, w->ntopic_index, sizeof(*w->topic_index), ref_cmp);
+}
+
+ks_topic_set_t *
+ks_worker_set(const ks_worker_t *w, const ks_sensor_t *sensor)
+{
+    return w->cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR ? &w->sets[sensor->index] : &w->sets[0];
+}
+
 const ks_trigger_t *
 ks_worker_trigger(const ks_worker_t *w, const char *key, size_t len, size_t *slot)
 {
@@ -278,12 +337,14 @@ batch_abort(ks_worker_t *w, const char *why, bool rewind)
         ks_log_error("rd_kafka_abort_transaction failed: %s", rd_kafka_error_string(error));
         exit(EXIT_FATAL);
     }
-    for (int p = 0; p < w->ntriggers; p++)
-        if (w->triggers[p] != NULL)
-            ks_trigger_task_rollback(w->triggers[p]);
-    for (int p = 0; p < w->nactions; p++)
-        if (w->actions[p] != NULL)
-            ks_action_task_rollback(w->actions[p]);
+    for (size_t s = 0; s < w->nsets; s++) {
+        for (int p = 0; p < w->sets[s].ntriggers; p++)
+            if (w->sets[s].triggers[p] != NULL)
+                ks_trigger_task_rollback(w->sets[s].triggers[p]);
+        for (int p = 0; p < w->sets[s].nactions; p++)
+            if (w->sets[s].actions[p] != NULL)
+                ks_action_task_rollback(w->sets[s].actions[p]);
+    }
     batch_reset(w);
     if (rewind)
         rewind_to_committed(w);
@@ -330,10 +391,12 @@ batch_commit(ks_worker_t *w)
 
     if (!w->in_txn)
         return;
-    for (int p = 0; p < w->ntriggers; p++) {
-        if (w->triggers[p] != NULL && ks_trigger_task_flush(w, w->triggers[p]) != 0) {
-            batch_abort(w, "changelog records could not be produced", true);
-            return;
+    for (size_t s = 0; s < w->nsets; s++) {
+        for (int p = 0; p < w->sets[s].ntriggers; p++) {
+            if (w->sets[s].triggers[p] != NULL && ks_trigger_task_flush(w, w->sets[s].triggers[p]) != 0) {
+                batch_abort(w, "changelog records could not be produced", true);
+                return;
+            }
         }
     }
     ks_crash_point("before-kafka-commit");
@@ -349,13 +412,16 @@ batch_commit(ks_worker_t *w)
         ks_log_warning("embedded broker: committing offsets failed: %s", rd_kafka_err2str(err));
     ks_crash_point("after-kafka-commit");
     ks_crash_point("before-sqlite-commit");
-    for (int p = 0; p < w->ntriggers; p++) {
-        if (w->triggers[p] != NULL && ks_trigger_task_commit(w->triggers[p]) != 0)
-            exit(EXIT_FATAL);       /* Kafka has the batch; the file catches up at the next start */
-    }
-    for (int p = 0; p < w->nactions; p++) {
-        if (w->actions[p] != NULL && ks_action_task_commit(w->actions[p]) != 0)
-            exit(EXIT_FATAL);
+    for (size_t s = 0; s < w->nsets; s++) {
+        /* Kafka has the batch; a file that fails to commit catches up at the next start */
+        for (int p = 0; p < w->sets[s].ntriggers; p++) {
+            if (w->sets[s].triggers[p] != NULL && ks_trigger_task_commit(w->sets[s].triggers[p]) != 0)
+                exit(EXIT_FATAL);
+        }
+        for (int p = 0; p < w->sets[s].nactions; p++) {
+            if (w->sets[s].actions[p] != NULL && ks_action_task_commit(w->sets[s].actions[p]) != 0)
+                exit(EXIT_FATAL);
+        }
     }
     /* log actions: written right after the commits, so never twice; a crash between the Kafka
      * commit and this write loses the lines of the batch (at most once) */
@@ -382,21 +448,23 @@ track_offset(ks_worker_t *w, const rd_kafka_message_t *msg)
 static int
 dispatch(ks_worker_t *w, const rd_kafka_message_t *msg)
 {
-    const char *topic = rd_kafka_topic_name(msg->rkt);
+    const char        *topic = rd_kafka_topic_name(msg->rkt);
+    const topic_ref_t *ref;
+    ks_topic_set_t    *set;
 
     if (strcmp(topic, w->topic_event) == 0)
         return ks_event_stage(w, msg);
-    if (strcmp(topic, w->topic_trigger) == 0) {
-        if (msg->partition >= w->ntriggers || w->triggers[msg->partition] == NULL)
+    if ((ref = topic_ref(w, topic)) == NULL)
+        return 0;
+    set = ref->set;
+    if (ref->kind == REF_TRIGGER) {
+        if (msg->partition >= set->ntriggers || set->triggers[msg->partition] == NULL)
             return -1;
-        return ks_trigger_stage(w, w->triggers[msg->partition], msg);
+        return ks_trigger_stage(w, set->triggers[msg->partition], msg);
     }
-    if (strcmp(topic, w->topic_action) == 0) {
-        if (msg->partition >= w->nactions || w->actions[msg->partition] == NULL)
-            return -1;
-        return ks_action_stage(w, w->actions[msg->partition], msg);
-    }
-    return 0;
+    if (msg->partition >= set->nactions || set->actions[msg->partition] == NULL)
+        return -1;
+    return ks_action_stage(w, set->actions[msg->partition], msg);
 }
 
 /* Drains the consumer without blocking; a full batch commits on the spot. */
@@ -570,14 +638,14 @@ tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
     wait_stable_offsets(w, parts);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        const topic_ref_t                *ref = topic_ref(w, tp->topic);
+        ks_topic_set_t                   *set = ref ? ref->set : NULL;
 
-        if (strcmp(tp->topic, w->topic_trigger) == 0 && tp->partition < w->ntriggers) {
-            w->triggers[tp->partition] = ks_trigger_task_open(w, tp->partition);
-            if (w->triggers[tp->partition] == NULL)
+        if (ref != NULL && ref->kind == REF_TRIGGER && tp->partition < set->ntriggers) {
+            if ((set->triggers[tp->partition] = ks_trigger_task_open(w, set, tp->partition)) == NULL)
                 exit(EXIT_FATAL);
-        } else if (strcmp(tp->topic, w->topic_action) == 0 && tp->partition < w->nactions) {
-            w->actions[tp->partition] = ks_action_task_open(w, tp->partition);
-            if (w->actions[tp->partition] == NULL)
+        } else if (ref != NULL && ref->kind == REF_ACTION && tp->partition < set->nactions) {
+            if ((set->actions[tp->partition] = ks_action_task_open(w, set, tp->partition)) == NULL)
                 exit(EXIT_FATAL);
         }
     }
@@ -586,13 +654,15 @@ tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 static void
 tasks_revoke(ks_worker_t *w)
 {
-    for (int p = 0; p < w->ntriggers; p++) {
-        ks_trigger_task_close(w->triggers[p]);
-        w->triggers[p] = NULL;
-    }
-    for (int p = 0; p < w->nactions; p++) {
-        ks_action_task_close(w->actions[p]);
-        w->actions[p] = NULL;
+    for (size_t s = 0; s < w->nsets; s++) {
+        for (int p = 0; p < w->sets[s].ntriggers; p++) {
+            ks_trigger_task_close(w->sets[s].triggers[p]);
+            w->sets[s].triggers[p] = NULL;
+        }
+        for (int p = 0; p < w->sets[s].nactions; p++) {
+            ks_action_task_close(w->sets[s].actions[p]);
+            w->sets[s].actions[p] = NULL;
+        }
     }
 }
 
@@ -630,18 +700,37 @@ user_set(const ks_config_t *cfg, const char *property)
 }
 
 static int
-partition_count(ks_worker_t *w, const char *topic)
+partitions_in(const struct rd_kafka_metadata *md, const char *topic)
+{
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (strcmp(md->topics[i].topic, topic) == 0)
+            return md->topics[i].err == 0 ? md->topics[i].partition_cnt : -1;
+    }
+    return -1;
+}
+
+/* Every set's partition counts, from one metadata request; NULL when one is missing, or when a
+ * state topic's count differs from its trigger topic's. */
+static const char *
+partition_counts(ks_worker_t *w)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t               *rkt = rd_kafka_topic_new(w->producer, topic, NULL);
-    int                             n = -1;
+    const char                     *missing = NULL;
 
-    if (rd_kafka_metadata(w->producer, 0, rkt, &md, 10000) == 0 && md->topic_cnt == 1 && md->topics[0].err == 0)
-        n = md->topics[0].partition_cnt;
-    if (md != NULL)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return n;
+    if (rd_kafka_metadata(w->producer, 1, NULL, &md, 10000) != 0)
+        return "(metadata)";
+    for (size_t s = 0; s < w->nsets && missing == NULL; s++) {
+        ks_topic_set_t *set = &w->sets[s];
+
+        set->ntriggers = partitions_in(md, set->trigger);
+        set->nactions = partitions_in(md, set->action);
+        if (set->ntriggers <= 0 || partitions_in(md, set->state) != set->ntriggers)
+            missing = set->trigger;
+        else if (set->nactions <= 0)
+            missing = set->action;
+    }
+    rd_kafka_metadata_destroy(md);
+    return missing;
 }
 
 static void
@@ -652,6 +741,7 @@ kafka_setup(ks_worker_t *w)
     rd_kafka_error_t                *error;
     rd_kafka_queue_t                *queue;
     char                             err[512], txn_id[400];
+    const char                      *missing = NULL;
 
     conf = ks_worker_conf(w);
     snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
@@ -668,19 +758,17 @@ kafka_setup(ks_worker_t *w)
     if (ks_topics_ensure(w) != 0)
         exit(EXIT_FATAL);
     /* a topic just created may be missing from metadata for a moment: ask again for a while */
-    for (int tries = 0; tries < 50; tries++) {
-        w->ntriggers = partition_count(w, w->topic_trigger);
-        w->nactions = partition_count(w, w->topic_action);
-        if (w->ntriggers > 0 && w->nactions > 0 && partition_count(w, w->topic_state) == w->ntriggers)
-            break;
+    for (int tries = 0; tries < 50 && (missing = partition_counts(w)) != NULL; tries++)
         usleep(200 * 1000);
-    }
-    if (w->ntriggers <= 0 || w->nactions <= 0 || partition_count(w, w->topic_state) != w->ntriggers) {
-        ks_log_error("%s and %s must exist with the same partition count", w->topic_trigger, w->topic_state);
+    if (missing != NULL) {
+        ks_log_error("%s, its -action and its -state topics must exist, -state with the same partition count "
+                     "as -trigger", missing);
         exit(EXIT_FATAL);
     }
-    w->triggers = ks_calloc((size_t)w->ntriggers, sizeof(*w->triggers));
-    w->actions = ks_calloc((size_t)w->nactions, sizeof(*w->actions));
+    for (size_t s = 0; s < w->nsets; s++) {
+        w->sets[s].triggers = ks_calloc((size_t)w->sets[s].ntriggers, sizeof(*w->sets[s].triggers));
+        w->sets[s].actions = ks_calloc((size_t)w->sets[s].nactions, sizeof(*w->sets[s].actions));
+    }
     if ((error = rd_kafka_init_transactions(w->producer, TXN_TIMEOUT_MS)) != NULL) {
         ks_log_error("rd_kafka_init_transactions(%s) failed: %s", txn_id, rd_kafka_error_string(error));
         exit(EXIT_FATAL);
@@ -690,6 +778,12 @@ kafka_setup(ks_worker_t *w)
     set_conf(conf, "group.id", w->cfg->pool);
     if (!w->embedded)       /* the mock cluster asserts on static members (librdkafka 2.0.2) */
         set_conf(conf, "group.instance.id", w->instance);
+    /* the mock cluster keeps a departed member until its session times out: with the default 45 s,
+     * a reload would leave the new worker waiting that long for its partitions */
+    if (w->embedded && !user_set(w->cfg, "session.timeout.ms")) {
+        set_conf(conf, "session.timeout.ms", "6000");
+        set_conf(conf, "heartbeat.interval.ms", "1000");
+    }
     set_conf(conf, "isolation.level", "read_committed");
     set_conf(conf, "enable.auto.commit", "false");
     set_conf(conf, "auto.offset.reset", "earliest");
@@ -698,6 +792,10 @@ kafka_setup(ks_worker_t *w)
      * SQLite, so keep the read-ahead small unless the user chose otherwise */
     if (!user_set(w->cfg, "queued.max.messages.kbytes"))
         set_conf(conf, "queued.max.messages.kbytes", "4096");
+    /* per-sensor topics have few partitions each: the range assignor would give every topic's
+     * partition 0 to the same member; round-robin spreads them over the group */
+    if (w->cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR && !user_set(w->cfg, "partition.assignment.strategy"))
+        set_conf(conf, "partition.assignment.strategy", "roundrobin");
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, w);
     w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -714,10 +812,10 @@ kafka_setup(ks_worker_t *w)
     rd_kafka_queue_io_event_enable(queue, w->wake[1], "1", 1);
     rd_kafka_queue_destroy(queue);          /* the consumer keeps its own reference */
 
-    topics = rd_kafka_topic_partition_list_new(3);
+    topics = rd_kafka_topic_partition_list_new(1 + (int)w->ntopic_index);
     rd_kafka_topic_partition_list_add(topics, w->topic_event, RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(topics, w->topic_trigger, RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(topics, w->topic_action, RD_KAFKA_PARTITION_UA);
+    for (size_t i = 0; i < w->ntopic_index; i++)
+        rd_kafka_topic_partition_list_add(topics, w->topic_index[i].name, RD_KAFKA_PARTITION_UA);
     if (rd_kafka_subscribe(w->consumer, topics) != 0) {
         ks_log_error("rd_kafka_subscribe failed");
         exit(EXIT_FATAL);
@@ -739,21 +837,13 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
         snprintf(host, sizeof(host), "localhost");
     snprintf(w.instance, sizeof(w.instance), "%s-%d", cfg->instance[0] ? cfg->instance : host, w.slot);
     snprintf(w.topic_event, sizeof(w.topic_event), "%s", cfg->eventbus.topic);
-    snprintf(w.topic_trigger, sizeof(w.topic_trigger), "%s-trigger", cfg->pool);
-    snprintf(w.topic_action, sizeof(w.topic_action), "%s-action", cfg->pool);
-    snprintf(w.topic_state, sizeof(w.topic_state), "%s-state", cfg->pool);
+    sets_init(&w);
     w.after_tail = &w.after_commit;
     index_triggers(&w);
     batch_reset(&w);
-    kafka_setup(&w);
 
+    /* signals first: a SIGTERM while Kafka is being set up stops the worker once it is */
     w.loop = ev_default_loop(EVFLAG_AUTO);
-    ev_io_init(&w.wake_io, on_wake, w.wake[0], EV_READ);
-    w.wake_io.data = &w;
-    ev_io_start(w.loop, &w.wake_io);
-    ev_timer_init(&w.commit_timer, on_commit_timer, 0., (double)cfg->commit_interval_ms / 1000.);
-    w.commit_timer.data = &w;
-    ev_timer_again(w.loop, &w.commit_timer);
     ev_signal_init(&w.sigterm, on_stop_signal, SIGTERM);
     ev_signal_init(&w.sigint, on_stop_signal, SIGINT);
     w.sigterm.data = w.sigint.data = &w;
@@ -762,6 +852,14 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     ev_signal_init(&w.sigusr1, on_reopen_signal, SIGUSR1);
     w.sigusr1.data = &w;
     ev_signal_start(w.loop, &w.sigusr1);
+
+    kafka_setup(&w);
+    ev_io_init(&w.wake_io, on_wake, w.wake[0], EV_READ);
+    w.wake_io.data = &w;
+    ev_io_start(w.loop, &w.wake_io);
+    ev_timer_init(&w.commit_timer, on_commit_timer, 0., (double)cfg->commit_interval_ms / 1000.);
+    w.commit_timer.data = &w;
+    ev_timer_again(w.loop, &w.commit_timer);
     if (w.sup_fd >= 0) {
         ev_io_init(&w.sup_io, on_supervisor, w.sup_fd, EV_READ);
         w.sup_io.data = &w;
@@ -771,8 +869,12 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
         ev_timer_again(w.loop, &w.report_timer);
         report_send(&w);
     }
-    ks_log_notice("worker %s: pool %s, %d trigger and %d action partitions, brokers %s%s", w.instance,
-                  cfg->pool, w.ntriggers, w.nactions, w.brokers, w.embedded ? " (embedded)" : "");
+    if (cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR)
+        ks_log_notice("worker %s: pool %s, per-sensor topics (%zu sets, %s-<sensor>-trigger …), brokers %s%s",
+                      w.instance, cfg->pool, w.nsets, cfg->eventbus.topic, w.brokers, w.embedded ? " (embedded)" : "");
+    else
+        ks_log_notice("worker %s: pool %s, %d trigger and %d action partitions, brokers %s%s", w.instance,
+                      cfg->pool, w.sets[0].ntriggers, w.sets[0].nactions, w.brokers, w.embedded ? " (embedded)" : "");
 
     drain(&w);
     ev_run(w.loop, 0);
@@ -797,8 +899,12 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
         free(w.keys[i].key);
     free(w.keys);
     free(w.last_log);
-    free(w.triggers);
-    free(w.actions);
+    for (size_t s = 0; s < w.nsets; s++) {
+        free(w.sets[s].triggers);
+        free(w.sets[s].actions);
+    }
+    free(w.sets);
+    free(w.topic_index);
     batch_reset(&w);
     rd_kafka_topic_partition_list_destroy(w.batch_offsets);
     close(w.wake[0]);
