@@ -32,4 +32,16 @@ grep -qx "$KS_TMP/bad.yaml:2:12: eventbus.brokers: expected \"embedded\" or a co
 grep -qx "$KS_TMP/bad.yaml:3:10: workers: must be between 1 and 1024 (got '-3')" <<<"$out" \
   || fail "missing workers message in: $out"
 grep -q '2 problems, configuration refused' <<<"$out" || fail "missing summary in: $out"
+
+# the manual pages and --help tell the same story: every command ksensorctl lists has its own --help
+# and a paragraph in ksensorctl(1); every option ksensord lists is in ksensord(8)
+cmds=$("$c" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { exit }')
+(($(wc -w <<<"$cmds") >= 9)) || fail "ksensorctl --help lists only: $cmds"
+for cmd in $cmds; do
+  "$c" "$cmd" --help | grep -q "^Usage: ksensorctl $cmd" || fail "ksensorctl $cmd --help"
+  grep -Eq "^\.BI? \"?$cmd( |\"|\$)" "$KS_TOP/tools/ksensorctl/ksensorctl.1" || fail "ksensorctl(1) does not describe '$cmd'"
+done
+for opt in $("$d" --help | grep -Eo -- '--[a-z]+' | sort -u); do
+  grep -qF -- "\-\-${opt#--}" "$KS_TOP/supervisor/ksensord.8" || fail "ksensord(8) does not describe $opt"
+done
 echo ok

@@ -2,8 +2,7 @@
  *
  * Files are found under dataDir (from the configuration, or --data-dir) by name:
  * <pool>-trigger-<p>.db (held events, firings) and <pool>-action-<p>.db (the action ledger). They are
- * opened read-only with a short busy timeout, so a live worker is never blocked; a file that is not a
- * ksensor task file, or whose schema is newer than this tool, is reported and nothing is changed. */
+ * opened read-only (ctl_tasks.c): a live worker is never blocked and nothing is changed. */
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
@@ -18,7 +17,6 @@
 #include "ctl.h"
 #include "ks_diag.h"
 #include "sup_config.h"
-#include "wrk_store.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 
@@ -31,45 +29,6 @@ typedef struct state_opts {
     int64_t     since_ms;
     bool        json;
 } state_opts_t;
-
-typedef struct table {
-    json_t *rows;               /* array of arrays of strings */
-    size_t  ncols;
-    size_t  width[8];
-} table_t;
-
-static void
-table_add(table_t *t, const char *const *cells)
-{
-    json_t *row = json_array();
-
-    for (size_t i = 0; i < t->ncols; i++) {
-        size_t len = strlen(cells[i]);
-
-        json_array_append_new(row, json_string(cells[i]));
-        if (len > t->width[i])
-            t->width[i] = len;
-    }
-    json_array_append_new(t->rows, row);
-}
-
-static void
-table_print(const table_t *t)
-{
-    size_t  i;
-    json_t *row;
-
-    json_array_foreach(t->rows, i, row) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *cell = json_string_value(json_array_get(row, c));
-
-            if (c + 1 < t->ncols)
-                printf("%-*s  ", (int)t->width[c], cell);
-            else
-                printf("%s\n", cell);
-        }
-    }
-}
 
 static int64_t
 now_ms(void)
@@ -117,60 +76,6 @@ format_time(int64_t ms, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The number of the newest schema/NNN_*.sql this build knows. */
-static int
-schema_known(void)
-{
-    int newest = 0;
-
-    for (const ks_schema_file_t *f = ks_schema_files; f->name != NULL; f++) {
-        if (atoi(f->name) > newest)
-            newest = atoi(f->name);
-    }
-    return newest;
-}
-
-/* Opens a task file read-only and checks it is one of ours with a schema this tool knows. */
-static sqlite3 *
-open_task(const char *path, const char *table)
-{
-    sqlite3      *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int           version = -1, found = 0, known = schema_known();
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fprintf(stderr, "ksensorctl: %s: cannot open: %s\n", path, db ? sqlite3_errmsg(db) : "no memory");
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 2000);
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        fprintf(stderr, "ksensorctl: %s: not an SQLite database: %s\n", path, sqlite3_errmsg(db));
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return NULL;
-    }
-    version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            found = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    if (version > known) {
-        fprintf(stderr, "ksensorctl: %s: schema version %d is newer than this ksensorctl knows (%d); "
-                        "use the ksensorctl of the running ksensord\n", path, version, known);
-    } else if (!found) {
-        fprintf(stderr, "ksensorctl: %s: not a ksensor task file (no table '%s')\n", path, table);
-    } else {
-        return db;
-    }
-    sqlite3_close(db);
-    return NULL;
-}
-
 static const char *
 text_or(sqlite3_stmt *st, int col, const char *dflt)
 {
@@ -179,10 +84,10 @@ text_or(sqlite3_stmt *st, int col, const char *dflt)
     return t ? (const char *)t : dflt;
 }
 
-typedef int (*state_query_t)(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out);
+typedef int (*state_query_t)(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out);
 
 static int
-query_pending(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out)
+query_pending(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out)
 {
     sqlite3_stmt *st;
     int64_t       now = now_ms();
@@ -204,7 +109,7 @@ query_pending(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, 
         snprintf(size, sizeof(size), "%lld", (long long)sqlite3_column_int64(st, 5));
         cells[0] = text_or(st, 0, ""), cells[1] = text_or(st, 1, ""), cells[2] = text_or(st, 2, "");
         cells[3] = text_or(st, 6, ""), cells[4] = age, cells[5] = size;
-        table_add(t, cells);
+        ctl_table_add(t, cells);
         json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "sensor", cells[0],
                                              "trigger", cells[1], "dependency", cells[2], "event_id", cells[3],
                                              "held_at_ms", (json_int_t)held_at, "source", text_or(st, 4, ""),
@@ -214,7 +119,7 @@ query_pending(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, 
 }
 
 static int
-query_firings(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out)
+query_firings(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out)
 {
     sqlite3_stmt *st;
 
@@ -231,7 +136,7 @@ query_firings(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, 
         format_time(sqlite3_column_int64(st, 3), when, sizeof(when));
         cells[0] = when, cells[1] = text_or(st, 1, ""), cells[2] = text_or(st, 2, "");
         cells[3] = text_or(st, 0, ""), cells[4] = text_or(st, 4, "{}");
-        table_add(t, cells);
+        ctl_table_add(t, cells);
         if ((events = json_loads(cells[4], 0, NULL)) == NULL)
             events = json_object();
         json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", cells[3], "sensor", cells[1],
@@ -242,7 +147,7 @@ query_firings(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, 
 }
 
 static int
-query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, json_t *out)
+query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out)
 {
     sqlite3_stmt *st;
 
@@ -261,7 +166,7 @@ query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, table_t *t, j
         snprintf(status, sizeof(status), "%s", text_or(st, 6, "-"));
         cells[0] = when, cells[1] = text_or(st, 3, ""), cells[2] = text_or(st, 4, "");
         cells[3] = attempts, cells[4] = status, cells[5] = text_or(st, 0, ""), cells[6] = text_or(st, 7, "");
-        table_add(t, cells);
+        ctl_table_add(t, cells);
         json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:I}", "id", cells[5],
             "sensor", text_or(st, 1, ""), "trigger", text_or(st, 2, ""), "kind", cells[1], "status", cells[2],
             "attempts", sqlite3_column_int(st, 5),
@@ -306,7 +211,7 @@ ctl_state(int argc, char **argv)
     bool          pending = strcmp(cmd, "pending") == 0, firings = strcmp(cmd, "firings") == 0;
     state_opts_t  o = { .config = DEFAULT_CONFIG };
     ks_config_t  *cfg = NULL;
-    table_t       t = { json_array(), 0, { 0 } };
+    ctl_table_t   t = { json_array(), 0, { 0 } };
     json_t       *out = json_array();
     char          pattern[4096];
     glob_t        g;
@@ -348,17 +253,19 @@ ctl_state(int argc, char **argv)
         o.data_dir = o.data_dir ? o.data_dir : cfg->data_dir;
         o.pool = o.pool ? o.pool : cfg->pool;
     }
-    snprintf(pattern, sizeof(pattern), "%s/%s-%s-*.db", o.data_dir, o.pool, pending || firings ? "trigger" : "action");
+    ctl_task_pattern(pattern, sizeof(pattern), o.data_dir, o.pool,
+                     cfg != NULL && cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR ? cfg->eventbus.topic : NULL,
+                     pending || firings ? "trigger" : "action");
     if (access(o.data_dir, R_OK | X_OK) != 0) {
         fprintf(stderr, "ksensorctl: dataDir %s: %s\n", o.data_dir, strerror(errno));
         rc = CTL_PROBLEM;
     } else if (glob(pattern, 0, NULL, &g) == 0) {
         t.ncols = pending ? 6 : firings ? 5 : 7;
-        table_add(&t, pending ? (const char *const[]){ "SENSOR", "TRIGGER", "DEPENDENCY", "EVENT", "AGE", "BYTES" }
+        ctl_table_add(&t, pending ? (const char *const[]){ "SENSOR", "TRIGGER", "DEPENDENCY", "EVENT", "AGE", "BYTES" }
                   : firings ? (const char *const[]){ "FIRED", "SENSOR", "TRIGGER", "FIRING", "EVENTS" }
                   : (const char *const[]){ "UPDATED", "KIND", "STATUS", "ATTEMPTS", "HTTP", "FIRING", "ERROR" });
         for (size_t i = 0; i < g.gl_pathc; i++) {
-            sqlite3 *db = open_task(g.gl_pathv[i], pending ? "held" : firings ? "firings" : "ledger");
+            sqlite3 *db = ctl_open_task(g.gl_pathv[i], pending ? "held" : firings ? "firings" : "ledger");
 
             if (db == NULL || query(db, g.gl_pathv[i], &o, &t, out) != 0) {
                 if (db != NULL)
@@ -375,7 +282,7 @@ ctl_state(int argc, char **argv)
         puts(text ? text : "[]");
         free(text);
     } else if (t.ncols > 0) {
-        table_print(&t);
+        ctl_table_print(&t);
     } else {
         printf("no task files matching %s\n", pattern);
     }

@@ -12,11 +12,15 @@ static const struct {
     int       (*run)(int argc, char **argv);
     const char *what;
 } commands[] = {
+    { "status", ctl_status, "is the daemon up: workers, generation, lag, task files" },
+    { "sensors", ctl_sensors, "the configured sensors: triggers, conditions, dependencies" },
     { "check", ctl_check, "validate Argo Sensor manifests" },
     { "eval", ctl_eval, "run sensors offline over CloudEvents; print the firings" },
     { "pending", ctl_state, "held events per trigger, with their age" },
     { "firings", ctl_state, "recent firings with their ids and events" },
     { "ledger", ctl_state, "action outcomes: attempts, status, error" },
+    { "offsets", ctl_offsets, "per partition: committed offset, end, lag, changelog position" },
+    { "emit", ctl_emit, "publish test CloudEvents to the event topic" },
 };
 
 static void
