@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "sensor.h"
+#include "sup_config.h"
 
 #define CTL_OK      0
 #define CTL_PROBLEM 1
@@ -42,6 +43,13 @@ sqlite3 *ctl_open_task(const char *path, const char *table);
  * (<event topic>-<sensor>-trigger-<p>.db); per_sensor_topic is NULL for the shared layout. */
 void ctl_task_pattern(char *buf, size_t len, const char *data_dir, const char *pool, const char *per_sensor_topic,
                       const char *kind);
+
+/* The bootstrap servers for brokers (the configuration's, or --brokers): itself, or for "embedded"
+ * the address the running daemon published; -1 with a message when there is none. */
+int  ctl_daemon_brokers(const ks_config_t *cfg, const char *brokers, char *buf, size_t len);
+/* host:port of the daemon's HTTP listener: the address it published (it may have asked for port 0),
+ * else the configuration's `listen`. */
+void ctl_daemon_listener(const ks_config_t *cfg, char *buf, size_t len);
 
 /* Loads sensor files into pool, printing every problem to stderr; returns how many were refused. */
 size_t ctl_load_sensors(ks_pool_t *pool, char *const *files, int nfiles);

@@ -139,31 +139,6 @@ read_data(const char *arg, char **text, size_t *len)
     return 0;
 }
 
-/* "embedded": the address the running daemon's supervisor wrote for its embedded broker. */
-static int
-embedded_address(const ks_config_t *cfg, char *addr, size_t len)
-{
-    char  path[4096];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/embedded-broker", cfg->data_dir);
-    if ((fp = fopen(path, "r")) == NULL) {
-        fprintf(stderr, "ksensorctl: eventbus.brokers is \"embedded\" and %s cannot be read (%s): the embedded "
-                        "broker lives inside a running ksensord, which writes its address there; start ksensord "
-                        "or give --brokers\n", path, strerror(errno));
-        return -1;
-    }
-    if (fgets(addr, (int)len, fp) == NULL)
-        addr[0] = '\0';
-    fclose(fp);
-    addr[strcspn(addr, "\r\n")] = '\0';
-    if (addr[0] == '\0') {
-        fprintf(stderr, "ksensorctl: %s is empty: is the ksensord with the embedded broker running?\n", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* RFC 3339, UTC, milliseconds: the same text in both modes. */
 static void
 event_time(char *buf, size_t len, int64_t *ms)
@@ -462,11 +437,9 @@ ctl_emit(int argc, char **argv)
     o.topic = o.topic ? o.topic : cfg->eventbus.topic;
     o.brokers = o.brokers ? o.brokers : cfg->eventbus.brokers;
     embedded = strcmp(o.brokers, "embedded") == 0;
-    if (embedded) {
-        if (embedded_address(cfg, addr, sizeof(addr)) != 0)
-            goto out;
-        o.brokers = addr;
-    }
+    if (ctl_daemon_brokers(cfg, o.brokers, addr, sizeof(addr)) != 0)
+        goto out;
+    o.brokers = addr;
 
     ks_log_setup("ksensorctl", -1, KS_LOG_WARNING, false);     /* ks_kafka_conf()'s messages */
     conf = ks_kafka_conf(cfg, o.brokers);

@@ -40,29 +40,6 @@ offsets_usage(FILE *out)
         "Exit status: 0 on success, 1 when Kafka or a task file cannot be read, 2 on a usage error.\n");
 }
 
-/* The bootstrap servers: the configuration's, or the running embedded broker's address. */
-static int
-brokers_of(const ks_config_t *cfg, char *buf, size_t len)
-{
-    char  path[4096];
-    FILE *fp;
-
-    if (strcmp(cfg->eventbus.brokers, "embedded") != 0) {
-        snprintf(buf, len, "%s", cfg->eventbus.brokers);
-        return 0;
-    }
-    snprintf(path, sizeof(path), "%s/embedded-broker", cfg->data_dir);
-    if ((fp = fopen(path, "r")) == NULL || fgets(buf, (int)len, fp) == NULL) {
-        fprintf(stderr, "ksensorctl: %s: cannot read the embedded broker's address: is ksensord running?\n", path);
-        if (fp != NULL)
-            fclose(fp);
-        return -1;
-    }
-    fclose(fp);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
-}
-
 static int
 partitions_of(rd_kafka_t *rk, const char *topic)
 {
@@ -193,7 +170,7 @@ ctl_offsets(int argc, char **argv)
         ks_diag_free(&diag);
         return CTL_PROBLEM;
     }
-    if (brokers_of(cfg, brokers, sizeof(brokers)) != 0) {
+    if (ctl_daemon_brokers(cfg, cfg->eventbus.brokers, brokers, sizeof(brokers)) != 0) {
         ks_config_free(cfg);
         return CTL_PROBLEM;
     }

@@ -186,24 +186,6 @@ tasks_json(const ks_config_t *cfg, int *rc)
     return tasks;
 }
 
-/* Where the daemon listens: the address it bound, from <dataDir>/http-listener (`listen` may ask
- * for port 0), else the configuration's. */
-static void
-listener_of(const ks_config_t *cfg, char *buf, size_t len)
-{
-    char  path[4096];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/http-listener", cfg->data_dir);
-    snprintf(buf, len, "%s", cfg->listen);
-    if ((fp = fopen(path, "r")) != NULL) {
-        if (fgets(buf, (int)len, fp) == NULL)
-            snprintf(buf, len, "%s", cfg->listen);
-        fclose(fp);
-        buf[strcspn(buf, "\r\n")] = '\0';
-    }
-}
-
 static json_t *
 daemon_json(const ks_config_t *cfg, long pid)
 {
@@ -212,7 +194,7 @@ daemon_json(const ks_config_t *cfg, long pid)
     long    mstatus, rstatus;
     json_t *d = json_pack("{s:b, s:s}", "running", pid != 0, "pid_file", cfg->pid_file);
 
-    listener_of(cfg, listen, sizeof(listen));
+    ctl_daemon_listener(cfg, listen, sizeof(listen));
     mstatus = pid != 0 ? http_get(listen, "/metrics", &metrics) : 0;
     rstatus = pid != 0 ? http_get(listen, "/readyz", &ready) : 0;
 
