@@ -346,30 +346,30 @@ ks_workers_running(const ks_workers_t *ws)
     return n;
 }
 
-int
-ks_workers_up(const ks_workers_t *ws)
+/* Workers of the current generation in the wanted slots, not retiring; only the ready ones if asked. */
+static int
+count_current(const ks_workers_t *ws, bool ready_only)
 {
     int n = 0;
 
     for (int i = 0; i < ws->wanted && i < ws->nslots; i++) {
         const ks_slot_t *s = ws->slots[i];
 
-        n += s->pid != 0 && s->generation == ws->generation && !s->retiring;
+        n += s->pid != 0 && s->generation == ws->generation && !s->retiring && (!ready_only || s->report.ready);
     }
     return n;
 }
 
 int
+ks_workers_up(const ks_workers_t *ws)
+{
+    return count_current(ws, false);
+}
+
+int
 ks_workers_ready(const ks_workers_t *ws)
 {
-    int n = 0;
-
-    for (int i = 0; i < ws->wanted && i < ws->nslots; i++) {
-        const ks_slot_t *s = ws->slots[i];
-
-        n += s->pid != 0 && s->generation == ws->generation && !s->retiring && s->report.ready;
-    }
-    return n;
+    return count_current(ws, true);
 }
 
 size_t

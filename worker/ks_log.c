@@ -62,8 +62,8 @@ ks_log_level_parse(const char *name, ks_log_level_t *level)
     return -1;
 }
 
-static void
-log_timestamp(char *buf, size_t len)
+void
+ks_log_timestamp(char *buf, size_t len, int64_t *unix_ms)
 {
     struct timespec ts;
     struct tm       tm;
@@ -73,6 +73,8 @@ log_timestamp(char *buf, size_t len)
     gmtime_r(&ts.tv_sec, &tm);
     n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    if (unix_ms != NULL)
+        *unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -103,7 +105,7 @@ ks_log_write(ks_log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_timestamp(ts, sizeof(ts));
+    ks_log_timestamp(ts, sizeof(ts), NULL);
 
     if (log_state.json) {
         json_t *obj = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ts", ts, "level", level_names[level],

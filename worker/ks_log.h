@@ -7,6 +7,8 @@
 #define KS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     KS_LOG_DEBUG,
@@ -25,6 +27,10 @@ int ks_log_open(const char *path) __attribute__((warn_unused_result));
 
 /* Parses "debug", "info", "notice", "warning" or "error"; returns 0 or -1. */
 int ks_log_level_parse(const char *name, ks_log_level_t *level);
+
+/* Now as the log lines show it: RFC 3339, UTC, milliseconds ("2026-01-02T03:04:05.678Z"); also as
+ * Unix milliseconds when unix_ms is not NULL. */
+void ks_log_timestamp(char *buf, size_t len, int64_t *unix_ms);
 
 void ks_log_write(ks_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

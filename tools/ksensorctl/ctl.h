@@ -24,6 +24,10 @@ int ctl_offsets(int argc, char **argv);
 /* pending, firings, ledger: the SQLite task files, read-only (argv[0] says which). */
 int ctl_state(int argc, char **argv);
 
+/* Parses the options of a command that takes only -c FILE, --json and --help. Returns -1 when the
+ * command goes on, else the exit status (the help was printed, or a usage error). */
+int  ctl_config_options(int argc, char **argv, void (*usage)(FILE *out), const char **config, bool *json);
+
 /* A table for people: rows of ncols strings; ctl_table_print() pads every column but the last. */
 typedef struct ctl_table {
     json_t *rows;               /* array of arrays of strings */

@@ -139,21 +139,6 @@ read_data(const char *arg, char **text, size_t *len)
     return 0;
 }
 
-/* RFC 3339, UTC, milliseconds: the same text in both modes. */
-static void
-event_time(char *buf, size_t len, int64_t *ms)
-{
-    struct timespec ts;
-    struct tm       tm;
-    size_t          n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-    *ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -457,7 +442,7 @@ ctl_emit(int argc, char **argv)
         goto out;
 
     key = ks_asprintf("%s.%s", o.source, o.subject);
-    event_time(when, sizeof(when), &now);
+    ks_log_timestamp(when, sizeof(when), &now);
     res = ks_calloc((size_t)o.count, sizeof(*res));
     for (n = 0; n < (size_t)o.count; n++) {
         int erc;

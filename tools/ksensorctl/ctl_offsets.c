@@ -7,7 +7,6 @@
  * that never subscribes), so a running daemon is not disturbed. End offsets are read_committed (the
  * last stable offset); transactional writes leave a commit marker after their records, so a
  * partition processed to its end may show a lag of a marker or two. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,10 +126,6 @@ cell(char *buf, size_t len, int64_t v)
 int
 ctl_offsets(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-    };
     const char      *config = DEFAULT_CONFIG;
     bool             json = false;
     ks_diag_t        diag = {0};
@@ -145,19 +140,8 @@ ctl_offsets(int argc, char **argv)
     ctl_table_t      table = { json_array(), 7, { 0 } };
     int              c, rc = CTL_OK;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case 'j': json = true; break;
-        case 'h': offsets_usage(stdout); return CTL_OK;
-        default: offsets_usage(stderr); return CTL_USAGE;
-        }
-    }
-    if (optind != argc) {
-        offsets_usage(stderr);
-        return CTL_USAGE;
-    }
+    if ((c = ctl_config_options(argc, argv, offsets_usage, &config, &json)) >= 0)
+        return c;
     if ((cfg = ks_config_load(config, &diag)) != NULL && cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR) {
         /* the topics are the sensors': load them as the daemon does */
         ks_config_free(cfg);

@@ -1,7 +1,6 @@
 /* ctl_sensors.c — `ksensorctl sensors`: the sensors a configuration defines, loaded with the
  * daemon's own loader (the same validation as `ksensord -t` and SIGHUP): each trigger with its kind
  * and conditions, and the dependencies the conditions name. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,10 +63,6 @@ sensor_json(const ks_sensor_t *s)
 int
 ctl_sensors(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-    };
     const char  *config = DEFAULT_CONFIG;
     bool         json = false;
     ks_diag_t    diag = {0};
@@ -75,19 +70,8 @@ ctl_sensors(int argc, char **argv)
     ks_pool_t   *pool;
     int          c;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case 'j': json = true; break;
-        case 'h': sensors_usage(stdout); return CTL_OK;
-        default: sensors_usage(stderr); return CTL_USAGE;
-        }
-    }
-    if (optind != argc) {
-        sensors_usage(stderr);
-        return CTL_USAGE;
-    }
+    if ((c = ctl_config_options(argc, argv, sensors_usage, &config, &json)) >= 0)
+        return c;
     if (ks_supervisor_load(config, &cfg, &pool, &diag) != 0) {
         for (size_t i = 0; i < diag.n; i++)
             fprintf(stderr, "%s\n", diag.msgs[i]);

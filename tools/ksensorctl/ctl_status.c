@@ -6,7 +6,6 @@
  * daemon runs and every worker of its current generation is ready. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,10 +292,6 @@ print_text(const json_t *d, const json_t *tasks)
 int
 ctl_status(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-    };
     const char  *config = DEFAULT_CONFIG;
     bool         json = false;
     ks_diag_t    diag = {0};
@@ -305,19 +300,8 @@ ctl_status(int argc, char **argv)
     int          c, rc = CTL_OK;
     long         pid;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case 'j': json = true; break;
-        case 'h': status_usage(stdout); return CTL_OK;
-        default: status_usage(stderr); return CTL_USAGE;
-        }
-    }
-    if (optind != argc) {
-        status_usage(stderr);
-        return CTL_USAGE;
-    }
+    if ((c = ctl_config_options(argc, argv, status_usage, &config, &json)) >= 0)
+        return c;
     if ((cfg = ks_config_load(config, &diag)) == NULL) {
         for (size_t i = 0; i < diag.n; i++)
             fprintf(stderr, "%s\n", diag.msgs[i]);

@@ -1,4 +1,5 @@
 /* ksensorctl.c — the admin tool: command line and subcommand dispatch. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,31 @@ static const struct {
     { "offsets", ctl_offsets, "per partition: committed offset, end, lag, changelog position" },
     { "emit", ctl_emit, "publish test CloudEvents to the event topic" },
 };
+
+int
+ctl_config_options(int argc, char **argv, void (*usage)(FILE *out), const char **config, bool *json)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': *config = optarg; break;
+        case 'j': *json = true; break;
+        case 'h': usage(stdout); return CTL_OK;
+        default: usage(stderr); return CTL_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return CTL_USAGE;
+    }
+    return -1;
+}
 
 static void
 usage(FILE *out)
