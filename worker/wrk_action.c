@@ -4,7 +4,8 @@
  * line per firing once the batch has committed (intervalSeconds throttles per trigger); `kafka` to
  * this cluster produces inside the batch's transaction, so it takes effect exactly once; to another
  * cluster it is acknowledged before the batch commits (at least once, guarded by the ledger). `http`
- * is recorded as failed with the reason: its executor is not part of this build. */
+ * is recorded as failed with the reason: its executor is not part of this build. Each kind is one
+ * executor function in a table indexed by the trigger's kind. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,11 +163,63 @@ produce_elsewhere(ks_worker_t *w, const char *url, const char *topic, const char
     return 0;
 }
 
-/* Produces the kafka trigger's message: inside the batch's transaction on this cluster, else at
- * least once through produce_elsewhere. */
+/* One firing, as an executor sees it. */
+typedef struct firing {
+    ks_worker_t        *w;
+    const ks_trigger_t *trig;
+    size_t              slot;           /* the trigger's index among the worker's: per-trigger state */
+    const char         *id;
+    const json_t       *events;         /* {dependency: CloudEvent} */
+} firing_t;
+
+/* An executor runs a firing's action within the batch: 0 when it took effect, -1 with a sentence in
+ * err when it failed. Either way the ledger records the outcome and the batch goes on. */
+typedef int (*executor_t)(const firing_t *f, char *err, size_t errlen);
+
+/* log: one structured line once the batch has committed; intervalSeconds keeps at most one line per
+ * interval and trigger (the ledger still records every firing). */
 static int
-run_kafka(ks_worker_t *w, const ks_trigger_t *trig, const json_t *events, const char *id, char *err, size_t errlen)
+exec_log(const firing_t *f, char *err, size_t errlen)
 {
+    ks_worker_t *w = f->w;
+    int64_t      interval = json_integer_value(json_object_get(json_object_get(f->trig->tmpl, "log"),
+                                                               "intervalSeconds")) * 1000;
+    int64_t      now = (int64_t)time(NULL) * 1000;
+    json_t      *line;
+    char        *text;
+
+    (void)err;
+    (void)errlen;
+    if (interval > 0 && now - w->last_log[f->slot] < interval)
+        return 0;
+    w->last_log[f->slot] = now;
+    line = json_pack("{s:s, s:s, s:s, s:O}", "firing", f->id, "sensor", f->trig->sensor->name, "trigger",
+                     f->trig->name, "events", f->events);
+    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ks_worker_after_commit(w, ks_asprintf("action log: %s", text));
+    free(text);
+    json_decref(line);
+    return 0;
+}
+
+/* http: not part of this build; the firing is recorded as failed with the reason. */
+static int
+exec_http(const firing_t *f, char *err, size_t errlen)
+{
+    (void)f;
+    snprintf(err, errlen, "http actions are not part of this build");
+    return -1;
+}
+
+/* kafka: the trigger's message, inside the batch's transaction on this cluster, else at least once
+ * through produce_elsewhere. */
+static int
+exec_kafka(const firing_t *f, char *err, size_t errlen)
+{
+    ks_worker_t        *w = f->w;
+    const ks_trigger_t *trig = f->trig;
+    const json_t       *events = f->events;
+    const char         *id = f->id;
     ks_held_event_t held[KS_SENSOR_MAX_DEPS];
     ks_event_t      decoded[KS_SENSOR_MAX_DEPS];
     size_t          n = 0, len;
@@ -219,6 +272,12 @@ done:
     return rc;
 }
 
+static const executor_t executors[] = {
+    [KS_ACTION_LOG] = exec_log,
+    [KS_ACTION_HTTP] = exec_http,
+    [KS_ACTION_KAFKA] = exec_kafka,
+};
+
 int
 ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
 {
@@ -229,6 +288,7 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
     char                err[512] = "";
     int                 rc = 0;
     int64_t             started;
+    firing_t            f;
 
     if (trig == NULL) {
         ks_log_debug("firing %d/%lld for a trigger not hosted here: skipped", (int)msg->partition,
@@ -247,36 +307,11 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
         return 0;
     }
     started = ks_monotonic_us();
-    switch (trig->kind) {
-    case KS_ACTION_LOG: {
-        json_t  *line = json_pack("{s:s, s:s, s:s, s:O}", "firing", id, "sensor", trig->sensor->name,
-                                  "trigger", trig->name, "events", json_object_get(firing, "events"));
-        char    *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        int64_t  interval = json_integer_value(json_object_get(json_object_get(trig->tmpl, "log"),
-                                                               "intervalSeconds")) * 1000;
-        int64_t  now = (int64_t)time(NULL) * 1000;
-
-        json_decref(line);
+    f = (firing_t){ w, trig, slot, id, json_object_get(firing, "events") };
+    if (executors[trig->kind](&f, err, sizeof(err)) == 0)
         rc = ledger_record(task, id, trig, "done", NULL);
-        /* intervalSeconds: at most one line per interval and trigger; the ledger records every firing */
-        if (rc == 0 && (interval <= 0 || now - w->last_log[slot] >= interval)) {
-            w->last_log[slot] = now;
-            ks_worker_after_commit(w, ks_asprintf("action log: %s", text));
-        }
-        free(text);
-        break;
-    }
-    case KS_ACTION_KAFKA:
-        if (run_kafka(w, trig, json_object_get(firing, "events"), id, err, sizeof(err)) == 0)
-            rc = ledger_record(task, id, trig, "done", NULL);
-        else
-            rc = ledger_record(task, id, trig, "failed", err);
-        break;
-    case KS_ACTION_HTTP:
-        snprintf(err, sizeof(err), "http actions are not part of this build");
-        rc = ledger_record(task, id, trig, "failed", err);
-        break;
-    }
+    else
+        rc = ledger_record(task, id, trig, "failed", err[0] ? err : "failed");
     ks_hist_observe(&w->stats.action, ks_monotonic_us() - started);
     if (err[0] != '\0') {
         w->stats.actions_failed++;
