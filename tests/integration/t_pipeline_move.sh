@@ -60,7 +60,7 @@ pl_oracle "$KS_TMP/upto5.tsv" "${sensors[@]}" >"$KS_TMP/expected"
 pl_say "stream: 5 parts of 30 events; eval expects $n1, $n2, $n3, $n4, $n5 firings after each"
 
 # restored_lines LOG: how many times the worker logged a restore of trigger task 0
-restored_lines() { grep -c 'trigger task 0: restored' "$1" || true; }
+restored_lines() { grep -c 'trigger task [^ ]*-trigger/0: restored' "$1" || true; }
 
 # 1. A drains the first part and dies
 pl_produce "$pool-events" "$KS_TMP/s1.tsv"
@@ -75,7 +75,7 @@ pl_say "1. A drained the first part ($n1 firings, $(wc -l <"$KS_TMP/held-a") hel
 
 t0=$SECONDS
 pl_start b "$KS_TMP/b.log" "$KS_TMP/b.yaml"
-pl_until 60 "B restores the trigger task" bash -c "grep -q 'trigger task 0: restored' '$KS_TMP/b.log'"
+pl_until 60 "B restores the trigger task" bash -c "grep -q 'trigger task [^ ]*-trigger/0: restored' '$KS_TMP/b.log'"
 pl_say "   B got the partitions after $((SECONDS - t0)) s: $(grep -o 'restored [0-9]* changelog records.*' "$KS_TMP/b.log" | head -n 1)"
 pl_held "$KS_TMP/dataB/$pool-trigger-0.db" >"$KS_TMP/held-b0"
 diff -u "$KS_TMP/held-a" "$KS_TMP/held-b0" >&2 || pl_fail "B's held table after the restore differs from A's (- A, + B)"
@@ -95,9 +95,9 @@ pl_stop "$b"
 t0=$SECONDS
 seen=$(restored_lines "$KS_TMP/a.log")
 pl_start a "$KS_TMP/a.log" "$KS_TMP/a.yaml"
-pl_until 60 "A restores the trigger task again" bash -c "(( \$(grep -c 'trigger task 0: restored' '$KS_TMP/a.log') > $seen ))"
+pl_until 60 "A restores the trigger task again" bash -c "(( \$(grep -c 'trigger task [^ ]*-trigger/0: restored' '$KS_TMP/a.log') > $seen ))"
 pl_say "2. B stopped; A got the partitions back after $((SECONDS - t0)) s: $(grep -o 'restored [0-9]* changelog records.*' "$KS_TMP/a.log" | tail -n 1)"
-grep 'trigger task 0: restored' "$KS_TMP/a.log" | tail -n 1 | grep -q 'restored [1-9]' \
+grep 'trigger task [^ ]*-trigger/0: restored' "$KS_TMP/a.log" | tail -n 1 | grep -q 'restored [1-9]' \
   || pl_fail "A restored nothing from the changelog although B changed the state"
 pl_held "$KS_TMP/dataA/$pool-trigger-0.db" >"$KS_TMP/held-a2"
 diff -u "$KS_TMP/held-b" "$KS_TMP/held-a2" >&2 || pl_fail "A's held table after coming back differs from B's (- B, + A)"
@@ -116,7 +116,7 @@ t0=$SECONDS
 seen=$(restored_lines "$KS_TMP/b.log")
 pl_start b "$KS_TMP/b.log" "$KS_TMP/b.yaml"
 pl_until 60 "B restores the trigger task while A is frozen" \
-  bash -c "(( \$(grep -c 'trigger task 0: restored' '$KS_TMP/b.log') > $seen ))"
+  bash -c "(( \$(grep -c 'trigger task [^ ]*-trigger/0: restored' '$KS_TMP/b.log') > $seen ))"
 pl_say "3. A frozen (SIGSTOP); B got the partitions after $((SECONDS - t0)) s: $(grep -o 'restored [0-9]* changelog records.*' "$KS_TMP/b.log" | tail -n 1)"
 pl_held "$KS_TMP/dataB/$pool-trigger-0.db" >"$KS_TMP/held-b3"
 diff -u "$KS_TMP/held-a3" "$KS_TMP/held-b3" >&2 || pl_fail "B's held table after the restore differs from frozen A's (- A, + B)"
@@ -129,7 +129,7 @@ kill -CONT "$a"
 pl_stop "$b"
 t0=$SECONDS
 pl_until 60 "the thawed A gets the partitions back and restores" \
-  bash -c "(( \$(grep -c 'trigger task 0: restored' '$KS_TMP/a.log') > $seen ))"
+  bash -c "(( \$(grep -c 'trigger task [^ ]*-trigger/0: restored' '$KS_TMP/a.log') > $seen ))"
 pl_alive "$a" "after it was thawed"
 awk '/^==== .* start/ { run = "" } { run = run $0 "\n" } END { printf "%s", run }' "$KS_TMP/a.log" >"$KS_TMP/a-last.log"
 grep -q 'revoked' "$KS_TMP/a-last.log" || pl_fail "the thawed A never had its partitions revoked"

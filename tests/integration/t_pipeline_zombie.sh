@@ -66,8 +66,8 @@ pl_start b "$KS_TMP/b.log" "$KS_TMP/b.yaml"
 pl_until 60 "B is assigned the partitions" grep -q 'assigned [0-9]* partitions' "$KS_TMP/b.log"
 pl_say "B got the partitions after $((SECONDS - t0)) s"
 watch_end=$((SECONDS + 5))
-while ((SECONDS < watch_end)) && ! grep -q 'trigger task 0: restored' "$KS_TMP/b.log"; do sleep 0.2; done
-if grep -q 'trigger task 0: restored' "$KS_TMP/b.log"; then
+while ((SECONDS < watch_end)) && ! grep -q 'trigger task [^ ]*-trigger/0: restored' "$KS_TMP/b.log"; do sleep 0.2; done
+if grep -q 'trigger task [^ ]*-trigger/0: restored' "$KS_TMP/b.log"; then
   pl_say "B restored while A's transaction was open: $(grep -o 'restored [0-9]* changelog records.*' "$KS_TMP/b.log" | head -n 1)"
 else
   pl_say "B does not restore while A's transaction is open"
@@ -78,7 +78,7 @@ kill -CONT "$a"
 pl_until 60 "the thawed A finishes its commit" test -f "$arm.committed"
 pl_say "A thawed: its commit returned '$(cat "$arm.committed")'"
 pl_kill9 "$a"
-pl_until 90 "B restores the trigger task" grep -q 'trigger task 0: restored' "$KS_TMP/b.log"
+pl_until 90 "B restores the trigger task" grep -q 'trigger task [^ ]*-trigger/0: restored' "$KS_TMP/b.log"
 
 # z-r must fire example-2-green/trigger-2 with A's z-g
 pl_produce "$pool-events" "$KS_TMP/r.tsv"
