@@ -91,6 +91,7 @@ static const ks_config_key_t config_keys[] = {
     { "cpuAffinity",                 KS_CT_BOOL,     F(cpu_affinity), "false", true, NULL, 0, 0, NULL },
     { "dataDir",                     KS_CT_PATH,     F(data_dir), "/var/lib/ksensor", false, check_not_empty, 0, 0, NULL },
     { "sensors",                     KS_CT_PATH,     F(sensors), "sensors/*.yaml", true, check_not_empty, 0, 0, NULL },
+    { "secretsDir",                  KS_CT_PATH,     F(secrets_dir), "/argo-events/secrets", true, NULL, 0, 0, NULL },
     { "listen",                      KS_CT_STRING,   F(listen), "127.0.0.1:9464", false, check_listen, 0, 0, NULL },
     { "commitInterval",              KS_CT_DURATION, F(commit_interval_ms), "100ms", true, NULL, 1, 60000, NULL },
     { "batchSize",                   KS_CT_INT,      F(batch_size), "1000", true, NULL, 1, 1000000, NULL },

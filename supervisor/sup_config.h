@@ -61,6 +61,7 @@ typedef struct ks_config {
     bool     cpu_affinity;
     char    *data_dir;
     char    *sensors;                   /* glob of Sensor manifests */
+    char    *secrets_dir;               /* <dir>/<name>/<key>: the secrets http triggers refer to */
     char    *listen;                    /* host:port of /healthz, /readyz, /metrics */
     int64_t  commit_interval_ms;
     int      batch_size;

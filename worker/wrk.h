@@ -19,6 +19,8 @@
 #include "ks_report.h"
 #include "sensor.h"
 #include "sensor_event.h"
+#include "sensor_param.h"
+#include "wrk_httpc.h"
 #include "sup_config.h"
 
 #define KS_FORMAT_HEADER  "ksensor-format"
@@ -51,6 +53,13 @@ typedef struct ks_external {
 } ks_external_t;
 typedef struct ks_trigger_task ks_trigger_task_t;
 typedef struct ks_action_task  ks_action_task_t;
+typedef struct ks_http_call    ks_http_call_t;
+
+/* A stage's answers besides 0 (done with) and -1 (abort the batch): HELD, its offset is not
+ * committed with this batch (an http call holds it; it is released when the call is over); KEPT, the
+ * stage keeps the message itself (queued behind an http call of its partition) and destroys it. */
+#define KS_STAGE_HELD 1
+#define KS_STAGE_KEPT 2
 
 /* The internal topics of the pool (topicLayout shared: <pool>-trigger, -action, -state) or of one
  * sensor (per-sensor: <topic>-<sensor>-trigger, -action, -state, Argo's names), with the tasks of
@@ -109,6 +118,8 @@ struct ks_worker {
     int64_t             *last_log;          /* per trigger: when its log action last wrote, Unix ms */
     ks_external_t       *external;
     size_t               nexternal;
+    ks_httpc_t          *httpc;             /* http actions */
+    int64_t             *rate_next;         /* per trigger: when rateLimit lets the next call start, ms */
 
     ks_report_t          stats;             /* counters and histograms reported to the supervisor */
     int                  aborts_in_a_row;
@@ -142,6 +153,17 @@ rd_kafka_headers_t *ks_worker_headers(const char *dependency, const char *firing
 /* The internal topics a sensor's triggers use. */
 ks_topic_set_t *ks_worker_set(const ks_worker_t *w, const ks_sensor_t *sensor);
 
+/* Commits the open batch now and opens the next one (a stage that must write durably first); -1
+ * when the batch aborted instead (the consumer was rewound). */
+int  ks_worker_commit_now(ks_worker_t *w);
+/* One record through its stage, in the open batch (opened when needed); the message is destroyed
+ * unless the stage keeps it. Returns -1 when the batch aborted. */
+int  ks_worker_handle(ks_worker_t *w, rd_kafka_message_t *msg);
+/* A released record's offset joins the open batch. */
+void ks_worker_release(ks_worker_t *w, const char *topic, int32_t partition, int64_t next_offset);
+/* Stops or restarts fetching a partition (no seek): a queue behind an http call is full or empty. */
+void ks_worker_pause(ks_worker_t *w, const char *topic, int32_t partition, bool pause);
+
 /* wrk_topics.c */
 int  ks_topics_ensure(ks_worker_t *w) __attribute__((warn_unused_result));
 
@@ -163,11 +185,56 @@ int  ks_trigger_task_commit(ks_trigger_task_t *task) __attribute__((warn_unused_
 void ks_trigger_task_rollback(ks_trigger_task_t *task);
 
 /* wrk_action.c */
+/* One firing, as an executor sees it. */
+typedef struct ks_firing {
+    ks_worker_t        *w;
+    const ks_trigger_t *trig;
+    size_t              slot;           /* the trigger's index among the worker's: per-trigger state */
+    const char         *id;
+    const json_t       *events;         /* {dependency: CloudEvent} */
+} ks_firing_t;
+
+/* A firing's template with its parameters applied, and the payload built from its events. */
+typedef struct ks_prepared {
+    ks_held_event_t  held[KS_SENSOR_MAX_DEPS];
+    ks_event_t       decoded[KS_SENSOR_MAX_DEPS];
+    size_t           n;
+    json_t          *tmpl;
+    json_t          *kind;              /* tmpl.<kind> ("http", "kafka") */
+    char            *body;
+    size_t           len;
+} ks_prepared_t;
+
+int  ks_firing_prepare(const ks_firing_t *f, const char *kind, ks_prepared_t *p, char *err, size_t errlen);
+void ks_prepared_free(ks_prepared_t *p);
+/* A ledger row, in the batch's SQLite transaction (_now: in its own, committed before returning). */
+int  ks_ledger_write(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
+                     int attempts, long last_status, const char *error) __attribute__((warn_unused_result));
+int  ks_ledger_write_now(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
+                         int attempts, long last_status, const char *error) __attribute__((warn_unused_result));
+/* The task's http call in flight (NULL when none), its topic and partition. */
+ks_http_call_t **ks_action_task_http(ks_action_task_t *task);
+/* The call is over: the records queued behind it go through the stage, in order, until one holds
+ * the partition again. */
+void ks_action_task_replay(ks_action_task_t *task);
+/* A batch aborted: queued records are dropped (the consumer reads them again). */
+void ks_action_task_drop_queue(ks_action_task_t *task);
+const char *ks_action_task_topic(const ks_action_task_t *task);
+int32_t ks_action_task_partition(const ks_action_task_t *task);
+
 ks_action_task_t *ks_action_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition);
 void ks_action_task_close(ks_action_task_t *task);
-int  ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
+int  ks_action_stage(ks_worker_t *w, ks_action_task_t *task, rd_kafka_message_t *msg)
     __attribute__((warn_unused_result));
 int  ks_action_task_commit(ks_action_task_t *task) __attribute__((warn_unused_result));
 void ks_action_task_rollback(ks_action_task_t *task);
+
+/* wrk_action_http.c */
+/* Runs an http firing (attempting: the ledger says a call was started before; attempts so far):
+ * returns KS_STAGE_HELD while the call is in flight, 0 when the record is done with, -1 on error. */
+int  ks_http_action_start(ks_action_task_t *task, const ks_firing_t *f, const rd_kafka_message_t *msg,
+                          bool attempting, int attempts) __attribute__((warn_unused_result));
+/* The task closes: its call in flight (if any) is abandoned; the record is read again by the owner. */
+void ks_http_action_abandon(ks_action_task_t *task);
 
 #endif

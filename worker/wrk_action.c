@@ -3,9 +3,8 @@
  * A firing whose id is in the ledger has run on this host and is skipped. `log` writes one structured
  * line per firing once the batch has committed (intervalSeconds throttles per trigger); `kafka` to
  * this cluster produces inside the batch's transaction, so it takes effect exactly once; to another
- * cluster it is acknowledged before the batch commits (at least once, guarded by the ledger). `http`
- * is recorded as failed with the reason: its executor is not part of this build. Each kind is one
- * executor function in a table indexed by the trigger's kind. */
+ * cluster it is acknowledged before the batch commits (at least once, guarded by the ledger). Each
+ * of those two is an executor function. `http` calls outlive the batch: wrk_action_http.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,19 +22,94 @@
 enum { ST_SEEN, ST_RECORD, ST_COUNT };
 
 static const char *const statements[ST_COUNT] = {
-    [ST_SEEN] = "SELECT status FROM ledger WHERE id = ?",
-    [ST_RECORD] = "INSERT OR REPLACE INTO ledger (id, sensor, trigger, kind, status, attempts, last_error, updated_at) "
-                  "VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+    [ST_SEEN] = "SELECT status, attempts FROM ledger WHERE id = ?",
+    [ST_RECORD] = "INSERT OR REPLACE INTO ledger (id, sensor, trigger, kind, status, attempts, last_status, "
+                  "last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 struct ks_action_task {
-    ks_worker_t    *w;
-    ks_topic_set_t *set;
-    int32_t         partition;
-    sqlite3      *db;
-    sqlite3_stmt *st[ST_COUNT];
-    bool          in_txn;
+    ks_worker_t     *w;
+    ks_topic_set_t  *set;
+    int32_t          partition;
+    sqlite3         *db;
+    sqlite3_stmt    *st[ST_COUNT];
+    bool             in_txn;
+    ks_http_call_t  *http;          /* an http firing in flight: the partition waits for it */
+    /* records read while it is in flight, in order; fetching pauses when QUEUE_PAUSE are waiting */
+    rd_kafka_message_t **queue;
+    size_t           qhead, qlen, qcap;
+    bool             paused;
 };
+
+#define QUEUE_PAUSE 5000
+
+static void
+queue_push(ks_action_task_t *task, rd_kafka_message_t *msg)
+{
+    if (task->qhead + task->qlen == task->qcap) {
+        if (task->qhead > 0) {
+            memmove(task->queue, task->queue + task->qhead, task->qlen * sizeof(*task->queue));
+            task->qhead = 0;
+        } else {
+            task->qcap = task->qcap ? 2 * task->qcap : 64;
+            task->queue = ks_realloc(task->queue, task->qcap * sizeof(*task->queue));
+        }
+    }
+    task->queue[task->qhead + task->qlen++] = msg;
+    if (task->qlen >= QUEUE_PAUSE && !task->paused) {
+        ks_worker_pause(task->w, task->set->action, task->partition, true);
+        task->paused = true;
+    }
+}
+
+void
+ks_action_task_replay(ks_action_task_t *task)
+{
+    while (task->http == NULL && task->qlen > 0) {
+        rd_kafka_message_t *msg = task->queue[task->qhead++];
+
+        task->qlen--;
+        if (ks_worker_handle(task->w, msg) != 0)
+            return;             /* the batch aborted: the queue was dropped */
+    }
+    task->qhead = task->qlen == 0 ? 0 : task->qhead;
+    if (task->qlen == 0 && task->paused) {
+        ks_worker_pause(task->w, task->set->action, task->partition, false);
+        task->paused = false;
+    }
+}
+
+void
+ks_action_task_drop_queue(ks_action_task_t *task)
+{
+    while (task->qlen > 0) {
+        rd_kafka_message_destroy(task->queue[task->qhead++]);
+        task->qlen--;
+    }
+    task->qhead = 0;
+    if (task->paused) {
+        ks_worker_pause(task->w, task->set->action, task->partition, false);
+        task->paused = false;
+    }
+}
+
+ks_http_call_t **
+ks_action_task_http(ks_action_task_t *task)
+{
+    return &task->http;
+}
+
+const char *
+ks_action_task_topic(const ks_action_task_t *task)
+{
+    return task->set->action;
+}
+
+int32_t
+ks_action_task_partition(const ks_action_task_t *task)
+{
+    return task->partition;
+}
 
 static const char *const kind_names[] = { "log", "http", "kafka" };
 
@@ -73,6 +147,9 @@ ks_action_task_close(ks_action_task_t *task)
 {
     if (task == NULL)
         return;
+    ks_http_action_abandon(task);
+    ks_action_task_drop_queue(task);
+    free(task->queue);
     ks_action_task_rollback(task);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(task->st[i]);
@@ -80,9 +157,9 @@ ks_action_task_close(ks_action_task_t *task)
     free(task);
 }
 
-static int
-ledger_record(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
-              const char *error)
+int
+ks_ledger_write(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status, int attempts,
+                long last_status, const char *error)
 {
     sqlite3_stmt *st = task->st[ST_RECORD];
     int           rc;
@@ -98,11 +175,16 @@ ledger_record(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, 
     sqlite3_bind_text(st, 3, trig->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, kind_names[trig->kind], -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
-    if (error != NULL)
-        sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, attempts);
+    if (last_status > 0)
+        sqlite3_bind_int64(st, 7, last_status);
     else
-        sqlite3_bind_null(st, 6);
-    sqlite3_bind_int64(st, 7, (int64_t)time(NULL) * 1000);
+        sqlite3_bind_null(st, 7);
+    if (error != NULL)
+        sqlite3_bind_text(st, 8, error, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int64(st, 9, (int64_t)time(NULL) * 1000);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -112,17 +194,38 @@ ledger_record(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, 
     return 0;
 }
 
-static bool
-ledger_seen(ks_action_task_t *task, const char *id)
+int
+ks_ledger_write_now(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
+                    int attempts, long last_status, const char *error)
+{
+    if (task->in_txn) {
+        ks_log_error("action task %s/%d: a durable ledger write inside an open batch", task->set->action,
+                     task->partition);
+        return -1;
+    }
+    if (ks_ledger_write(task, id, trig, status, attempts, last_status, error) != 0) {
+        ks_action_task_rollback(task);
+        return -1;
+    }
+    return ks_action_task_commit(task);
+}
+
+/* The ledger's status of a firing (NULL when it has none) and its attempts so far. */
+static const char *
+ledger_status(ks_action_task_t *task, const char *id, int *attempts, char *buf, size_t len)
 {
     sqlite3_stmt *st = task->st[ST_SEEN];
-    bool          seen;
+    const char   *status = NULL;
 
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    seen = sqlite3_step(st) == SQLITE_ROW;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+        *attempts = sqlite3_column_int(st, 1);
+        status = buf;
+    }
     sqlite3_reset(st);
-    return seen;
+    return status;
 }
 
 /* Another cluster: an idempotent producer per url, and the message acknowledged before the batch
@@ -163,23 +266,55 @@ produce_elsewhere(ks_worker_t *w, const char *url, const char *topic, const char
     return 0;
 }
 
-/* One firing, as an executor sees it. */
-typedef struct firing {
-    ks_worker_t        *w;
-    const ks_trigger_t *trig;
-    size_t              slot;           /* the trigger's index among the worker's: per-trigger state */
-    const char         *id;
-    const json_t       *events;         /* {dependency: CloudEvent} */
-} firing_t;
-
 /* An executor runs a firing's action within the batch: 0 when it took effect, -1 with a sentence in
- * err when it failed. Either way the ledger records the outcome and the batch goes on. */
-typedef int (*executor_t)(const firing_t *f, char *err, size_t errlen);
+ * err when it failed. Either way the ledger records the outcome and the batch goes on. (http is not
+ * one of them: its calls outlive the batch, see wrk_action_http.c.) */
+typedef int (*executor_t)(const ks_firing_t *f, char *err, size_t errlen);
+
+int
+ks_firing_prepare(const ks_firing_t *f, const char *kind, ks_prepared_t *p, char *err, size_t errlen)
+{
+    const char *dep;
+    json_t     *ev, *obj;
+    char       *text;
+    int         rc;
+
+    memset(p, 0, sizeof(*p));
+    p->tmpl = json_deep_copy(f->trig->tmpl);
+    json_object_foreach((json_t *)f->events, dep, ev) {
+        if (p->n == KS_SENSOR_MAX_DEPS)
+            break;
+        text = json_dumps(ev, JSON_COMPACT);
+        if (text != NULL && ks_event_decode(&p->decoded[p->n], text, strlen(text), err, errlen) == 0) {
+            p->held[p->n] = (ks_held_event_t){ dep, &p->decoded[p->n] };
+            p->n++;
+        }
+        free(text);
+    }
+    if (ks_params_apply(&f->trig->tmpl_params, p->held, p->n, &p->tmpl, err, errlen) != 0)
+        return -1;
+    obj = json_incref(json_object_get(p->tmpl, kind));
+    rc = ks_params_apply(&f->trig->kind_params, p->held, p->n, &obj, err, errlen);
+    json_object_set_new(p->tmpl, kind, obj);
+    p->kind = obj;
+    if (rc != 0)
+        return -1;
+    return ks_payload_build(&f->trig->payload, p->held, p->n, &p->body, &p->len, err, errlen);
+}
+
+void
+ks_prepared_free(ks_prepared_t *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        ks_event_free(&p->decoded[i]);
+    free(p->body);
+    json_decref(p->tmpl);
+}
 
 /* log: one structured line once the batch has committed; intervalSeconds keeps at most one line per
  * interval and trigger (the ledger still records every firing). */
 static int
-exec_log(const firing_t *f, char *err, size_t errlen)
+exec_log(const ks_firing_t *f, char *err, size_t errlen)
 {
     ks_worker_t *w = f->w;
     int64_t      interval = json_integer_value(json_object_get(json_object_get(f->trig->tmpl, "log"),
@@ -202,95 +337,58 @@ exec_log(const firing_t *f, char *err, size_t errlen)
     return 0;
 }
 
-/* http: not part of this build; the firing is recorded as failed with the reason. */
-static int
-exec_http(const firing_t *f, char *err, size_t errlen)
-{
-    (void)f;
-    snprintf(err, errlen, "http actions are not part of this build");
-    return -1;
-}
-
 /* kafka: the trigger's message, inside the batch's transaction on this cluster, else at least once
  * through produce_elsewhere. */
 static int
-exec_kafka(const firing_t *f, char *err, size_t errlen)
+exec_kafka(const ks_firing_t *f, char *err, size_t errlen)
 {
-    ks_worker_t        *w = f->w;
-    const ks_trigger_t *trig = f->trig;
-    const json_t       *events = f->events;
-    const char         *id = f->id;
-    ks_held_event_t held[KS_SENSOR_MAX_DEPS];
-    ks_event_t      decoded[KS_SENSOR_MAX_DEPS];
-    size_t          n = 0, len;
-    const char     *dep;
-    json_t         *ev, *tmpl = json_deep_copy(trig->tmpl), *kafka;
-    char           *body = NULL, *text;
-    const char     *url, *topic, *key;
-    int             rc = -1;
+    ks_prepared_t *p = ks_calloc(1, sizeof(*p));
+    const char    *url, *topic, *key;
+    int            rc = -1;
 
-    json_object_foreach((json_t *)events, dep, ev) {
-        if (n == KS_SENSOR_MAX_DEPS)
-            break;
-        text = json_dumps(ev, JSON_COMPACT);
-        if (text != NULL && ks_event_decode(&decoded[n], text, strlen(text), err, errlen) == 0) {
-            held[n] = (ks_held_event_t){ dep, &decoded[n] };
-            n++;
-        }
-        free(text);
-    }
-    if (ks_params_apply(&trig->tmpl_params, held, n, &tmpl, err, errlen) != 0)
+    if (ks_firing_prepare(f, "kafka", p, err, errlen) != 0)
         goto done;
-    kafka = json_incref(json_object_get(tmpl, "kafka"));
-    rc = ks_params_apply(&trig->kind_params, held, n, &kafka, err, errlen);
-    json_object_set_new(tmpl, "kafka", kafka);
-    if (rc != 0)
-        goto done;
-    rc = -1;
-    url = json_string_value(json_object_get(kafka, "url"));
-    topic = json_string_value(json_object_get(kafka, "topic"));
-    key = json_string_value(json_object_get(kafka, "partitioningKey"));
+    url = json_string_value(json_object_get(p->kind, "url"));
+    topic = json_string_value(json_object_get(p->kind, "topic"));
+    key = json_string_value(json_object_get(p->kind, "partitioningKey"));
     if (url == NULL || topic == NULL) {
         snprintf(err, errlen, "kafka trigger: url and topic are required");
-        goto done;
-    }
-    if (ks_payload_build(&trig->payload, held, n, &body, &len, err, errlen) != 0)
-        goto done;
-    if (strcmp(url, w->cfg->eventbus.brokers) == 0) {
+    } else if (strcmp(url, f->w->cfg->eventbus.brokers) == 0) {
         /* this cluster: inside the batch's transaction, exactly once */
-        rc = ks_worker_produce(w, topic, -1, key, body, len, ks_worker_headers(NULL, id), NULL);
+        rc = ks_worker_produce(f->w, topic, -1, key, p->body, p->len, ks_worker_headers(NULL, f->id), NULL);
         if (rc != 0)
             snprintf(err, errlen, "kafka trigger: producing to %s failed", topic);
     } else {
-        rc = produce_elsewhere(w, url, topic, key, body, len, id, err, errlen);
+        rc = produce_elsewhere(f->w, url, topic, key, p->body, p->len, f->id, err, errlen);
     }
 done:
-    for (size_t i = 0; i < n; i++)
-        ks_event_free(&decoded[i]);
-    free(body);
-    json_decref(tmpl);
+    ks_prepared_free(p);
+    free(p);
     return rc;
 }
 
 static const executor_t executors[] = {
     [KS_ACTION_LOG] = exec_log,
-    [KS_ACTION_HTTP] = exec_http,
     [KS_ACTION_KAFKA] = exec_kafka,
 };
 
 int
-ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t *msg)
+ks_action_stage(ks_worker_t *w, ks_action_task_t *task, rd_kafka_message_t *msg)
 {
     size_t              slot = 0;
-    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len, &slot);
+    const ks_trigger_t *trig;
     json_t             *firing;
-    const char         *id;
-    char                err[512] = "";
-    int                 rc = 0;
+    const char         *id, *status;
+    char                err[512] = "", buf[32];
+    int                 rc = 0, attempts = 0;
     int64_t             started;
-    firing_t            f;
+    ks_firing_t         f;
 
-    if (trig == NULL) {
+    if (task->http != NULL) {
+        queue_push(task, msg);      /* its turn comes when the call in flight is over */
+        return KS_STAGE_KEPT;
+    }
+    if ((trig = ks_worker_trigger(w, msg->key, msg->key_len, &slot)) == NULL) {
         ks_log_debug("firing %d/%lld for a trigger not hosted here: skipped", (int)msg->partition,
                      (long long)msg->offset);
         return 0;
@@ -301,17 +399,23 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, const rd_kafka_message_t
         json_decref(firing);
         return ks_worker_bad_record(w, msg, "not a firing record");
     }
-    if (ledger_seen(task, id)) {
+    status = ledger_status(task, id, &attempts, buf, sizeof(buf));
+    f = (ks_firing_t){ w, trig, slot, id, json_object_get(firing, "events") };
+    if (trig->kind == KS_ACTION_HTTP && (status == NULL || strcmp(status, "attempting") == 0)) {
+        rc = ks_http_action_start(task, &f, msg, status != NULL, attempts);
+        json_decref(firing);
+        return rc;
+    }
+    if (status != NULL) {
         w->stats.actions_skipped++;
         json_decref(firing);
         return 0;
     }
     started = ks_monotonic_us();
-    f = (firing_t){ w, trig, slot, id, json_object_get(firing, "events") };
     if (executors[trig->kind](&f, err, sizeof(err)) == 0)
-        rc = ledger_record(task, id, trig, "done", NULL);
+        rc = ks_ledger_write(task, id, trig, "done", 1, 0, NULL);
     else
-        rc = ledger_record(task, id, trig, "failed", err[0] ? err : "failed");
+        rc = ks_ledger_write(task, id, trig, "failed", 1, 0, err[0] ? err : "failed");
     ks_hist_observe(&w->stats.action, ks_monotonic_us() - started);
     if (err[0] != '\0') {
         w->stats.actions_failed++;

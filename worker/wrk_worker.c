@@ -58,6 +58,7 @@ index_triggers(ks_worker_t *w)
     }
     qsort(w->keys, w->nkeys, sizeof(*w->keys), key_cmp);
     w->last_log = ks_calloc(n, sizeof(*w->last_log));
+    w->rate_next = ks_calloc(n, sizeof(*w->rate_next));
 }
 
 /* The internal topics by name: which set, and whether trigger or action (what the consumer reads). */
@@ -341,9 +342,12 @@ batch_abort(ks_worker_t *w, const char *why, bool rewind)
         for (int p = 0; p < w->sets[s].ntriggers; p++)
             if (w->sets[s].triggers[p] != NULL)
                 ks_trigger_task_rollback(w->sets[s].triggers[p]);
-        for (int p = 0; p < w->sets[s].nactions; p++)
-            if (w->sets[s].actions[p] != NULL)
+        for (int p = 0; p < w->sets[s].nactions; p++) {
+            if (w->sets[s].actions[p] != NULL) {
                 ks_action_task_rollback(w->sets[s].actions[p]);
+                ks_action_task_drop_queue(w->sets[s].actions[p]);
+            }
+        }
     }
     batch_reset(w);
     if (rewind)
@@ -435,18 +439,50 @@ batch_commit(ks_worker_t *w)
 }
 
 static void
-track_offset(ks_worker_t *w, const rd_kafka_message_t *msg)
+track(ks_worker_t *w, const char *topic, int32_t partition, int64_t next)
 {
-    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(w->batch_offsets,
-                                                                        rd_kafka_topic_name(msg->rkt), msg->partition);
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(w->batch_offsets, topic, partition);
 
     if (tp == NULL)
-        tp = rd_kafka_topic_partition_list_add(w->batch_offsets, rd_kafka_topic_name(msg->rkt), msg->partition);
-    tp->offset = msg->offset + 1;
+        tp = rd_kafka_topic_partition_list_add(w->batch_offsets, topic, partition);
+    tp->offset = next;
+}
+
+int
+ks_worker_commit_now(ks_worker_t *w)
+{
+    uint64_t aborts = w->stats.aborts;
+
+    batch_commit(w);
+    if (w->stats.aborts != aborts)
+        return -1;
+    batch_begin(w);
+    return 0;
+}
+
+void
+ks_worker_pause(ks_worker_t *w, const char *topic, int32_t partition, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t              err;
+
+    rd_kafka_topic_partition_list_add(parts, topic, partition);
+    err = pause ? rd_kafka_pause_partitions(w->consumer, parts) : rd_kafka_resume_partitions(w->consumer, parts);
+    if (err)
+        ks_log_error("%s %s/%d failed: %s", pause ? "pausing" : "resuming", topic, (int)partition, rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void
+ks_worker_release(ks_worker_t *w, const char *topic, int32_t partition, int64_t next_offset)
+{
+    if (!w->in_txn)
+        batch_begin(w);
+    track(w, topic, partition, next_offset);
 }
 
 static int
-dispatch(ks_worker_t *w, const rd_kafka_message_t *msg)
+dispatch(ks_worker_t *w, rd_kafka_message_t *msg)
 {
     const char        *topic = rd_kafka_topic_name(msg->rkt);
     const topic_ref_t *ref;
@@ -467,6 +503,28 @@ dispatch(ks_worker_t *w, const rd_kafka_message_t *msg)
     return ks_action_stage(w, set->actions[msg->partition], msg);
 }
 
+int
+ks_worker_handle(ks_worker_t *w, rd_kafka_message_t *msg)
+{
+    int rc;
+
+    if (!w->in_txn)
+        batch_begin(w);
+    rc = dispatch(w, msg);
+    if (rc < 0) {
+        rd_kafka_message_destroy(msg);
+        batch_abort(w, "a record could not be processed", true);
+        return -1;
+    }
+    if (rc == 0)
+        track(w, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset + 1);
+    if (rc != KS_STAGE_KEPT)
+        rd_kafka_message_destroy(msg);
+    if (++w->batch_records >= (size_t)w->cfg->batch_size || w->batch_bytes >= BATCH_MAX_BYTES)
+        batch_commit(w);
+    return 0;
+}
+
 /* Drains the consumer without blocking; a full batch commits on the spot. */
 static void
 drain(ks_worker_t *w)
@@ -482,18 +540,9 @@ drain(ks_worker_t *w)
             rd_kafka_message_destroy(msg);
             continue;
         }
-        if (!w->in_txn)
-            batch_begin(w);
         ks_crash_point("after-consume");
-        if (dispatch(w, msg) != 0) {
-            rd_kafka_message_destroy(msg);
-            batch_abort(w, "a record could not be processed", true);
+        if (ks_worker_handle(w, msg) != 0)
             return;
-        }
-        track_offset(w, msg);
-        rd_kafka_message_destroy(msg);
-        if (++w->batch_records >= (size_t)w->cfg->batch_size || w->batch_bytes >= BATCH_MAX_BYTES)
-            batch_commit(w);
     }
     rd_kafka_poll(w->producer, 0);
 }
@@ -854,6 +903,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     ev_signal_start(w.loop, &w.sigusr1);
 
     kafka_setup(&w);
+    w.httpc = ks_httpc_new(w.loop);
     ev_io_init(&w.wake_io, on_wake, w.wake[0], EV_READ);
     w.wake_io.data = &w;
     ev_io_start(w.loop, &w.wake_io);
@@ -883,6 +933,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     batch_commit(&w);
     rd_kafka_consumer_close(w.consumer);
     tasks_revoke(&w);
+    ks_httpc_free(w.httpc);
     rd_kafka_destroy(w.consumer);
     rd_kafka_destroy(w.producer);
     for (size_t i = 0; i < w.nexternal; i++) {
@@ -899,6 +950,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
         free(w.keys[i].key);
     free(w.keys);
     free(w.last_log);
+    free(w.rate_next);
     for (size_t s = 0; s < w.nsets; s++) {
         free(w.sets[s].triggers);
         free(w.sets[s].actions);

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# http actions (DESIGN.md §2.3) against a real receiver on loopback (tests/tools/kshttpd.c, which
+# records every request and answers by path), on the real broker:
+#   - requests: method, the payload built from the events, headers, a secret header and basic auth
+#     read from secretsDir, Idempotency-Key = the firing id, Ce-Id = the completing event's id; the
+#     firings of a trigger called in order, each once (at most once, the default);
+#   - atLeastOnce with retryStrategy and a status policy: 500, 500, 200 — three requests with the same key, spaced by the
+#     back-off (200 ms then 400 ms, jitter 0; checked with a wide tolerance), ledger done, 3 attempts;
+#   - retries exhausted: 2 attempts, ledger failed with the last status;
+#   - policy.status.allow: a 404 is a failure with [200], a success without a policy (as in Argo);
+#   - a receiver that never answers: the trigger's timeout (1 s) fails the call, the rest goes on;
+#   - crashes around the call: at most once never calls twice (a call interrupted by a stop is
+#     recorded as unknown); at least once calls again after a crash between the 2xx and the ledger,
+#     with the same Idempotency-Key.
+set -euo pipefail
+. "$KS_TOP/tests/integration/lib/pipeline.sh"
+
+"$KS_BUILD/kshttpd" "$KS_TMP/http.port" "$KS_TMP/requests.jsonl" &
+PL_LIVE[$!]=$KS_TMP/kshttpd.log
+pl_until 10 "the HTTP receiver" test -s "$KS_TMP/http.port"
+port=$(cat "$KS_TMP/http.port")
+url=http://127.0.0.1:$port
+
+mkdir -p "$KS_TMP/secrets/api" "$KS_TMP/secrets/login" "$KS_TMP/sensors"
+printf 's3cr3t\n' >"$KS_TMP/secrets/api/token"
+printf 'alice\n' >"$KS_TMP/secrets/login/user"
+printf 'pa55\n' >"$KS_TMP/secrets/login/pass"
+
+# sensor NAME EVENT PATH [TRIGGER YAML LINES...]: one http trigger firing on EVENT alone
+sensor() {
+  local name=$1 event=$2 path=$3
+  shift 3
+  {
+    cat <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata:
+  name: $name
+spec:
+  dependencies:
+    - name: $event
+      eventSourceName: demo
+      eventName: $event
+  triggers:
+    - template:
+        name: call
+        http:
+          url: $url$path
+          timeout: 1
+          headers:
+            X-Test: hello
+          secureHeaders:
+            - name: X-Secret
+              valueFrom:
+                secretKeyRef:
+                  name: api
+                  key: token
+          basicAuth:
+            username:
+              name: login
+              key: user
+            password:
+              name: login
+              key: pass
+          payload:
+            - src:
+                dependencyName: $event
+                dataKey: n
+              dest: n
+YAML
+    for line in "$@"; do echo "$line"; done
+  } >"$KS_TMP/sensors/$name.yaml"
+}
+sensor plain blue /ok/plain
+# (a 500 is a failure only under a status policy: without one any response counts, as in Argo)
+sensor retried yellow /fail/2/retried "      atLeastOnce: true" "      retryStrategy:" "        steps: 4" \
+  "        duration: 200ms" "        factor: 2" "        jitter: 0" "      policy:" "        status:" "          allow: [200]"
+sensor exhausted red /status/503/exhausted "      atLeastOnce: true" "      retryStrategy:" "        steps: 2" \
+  "        duration: 100ms" "      policy:" "        status:" "          allow: [200]"
+sensor strict green /status/404/strict "      policy:" "        status:" "          allow: [200]"
+sensor lenient green /status/404/lenient
+sensor hanging purple /hang
+
+pool=http-$RANDOM
+pl_config "$KS_TMP/w.yaml" "$pool" httphost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
+echo "secretsDir: \"$KS_TMP/secrets\"" >>"$KS_TMP/w.yaml"
+pl_topic "$pool-events" 1
+{
+  for i in 1 2 3 4 5; do pl_event "b$i" blue "{\"n\":$i}"; done
+  pl_event y1 yellow '{"n":10}'; pl_event r1 red '{"n":20}'; pl_event g1 green '{"n":30}'
+  pl_event p1 purple '{"n":40}'; pl_event b6 blue '{"n":6}'
+} >"$KS_TMP/events.tsv"
+pl_start_fresh w "$KS_TMP/w.log" "$KS_TMP/w.yaml"
+pl_produce "$pool-events" "$KS_TMP/events.tsv"
+pl_wait_drained "$pool" 90
+pl_stop "$w"
+req=$KS_TMP/requests.jsonl
+ledger() { sqlite3 -readonly -separator '|' "$KS_TMP/data/$pool-action-0.db" "SELECT status, attempts, coalesce(last_status, '') FROM ledger WHERE sensor = '$1'"; }
+ids() { pl_read "$pool-action" '%s\n' | jq -r --arg s "$1" 'select(.sensor == $s) | .id'; }
+
+# plain: six firings, six requests in order, everything on them right
+jq -e -s --arg auth "Basic $(printf 'alice:pa55' | base64)" \
+  '[.[] | select(.path == "/ok/plain")] | length == 6 and all(.method == "POST" and .header == "hello"
+   and .secret == "s3cr3t" and .auth == $auth and .type == "application/json")' "$req" >/dev/null \
+  || pl_fail "plain requests: $(jq -c 'select(.path == "/ok/plain")' "$req" | head -n 2)"
+# (without useRawData the value is a string, as in Argo)
+[[ $(jq -r 'select(.path == "/ok/plain") | .body' "$req" | tr '\n' ' ') == '{"n":"1"} {"n":"2"} {"n":"3"} {"n":"4"} {"n":"5"} {"n":"6"} ' ]] \
+  || pl_fail "plain bodies, in order: $(jq -r 'select(.path == "/ok/plain") | .body' "$req" | tr '\n' ' ')"
+[[ $(jq -r 'select(.path == "/ok/plain") | .key' "$req") == "$(ids plain)" ]] || pl_fail "Idempotency-Key is not the firing id, in order"
+[[ $(jq -r 'select(.path == "/ok/plain") | .event' "$req" | tr '\n' ' ') == 'b1 b2 b3 b4 b5 b6 ' ]] || pl_fail "Ce-Id"
+[[ $(ledger plain | sort | uniq -c | awk '{print $1, $2}') == "6 done|1|200" ]] || pl_fail "plain ledger: $(ledger plain)"
+pl_say "at most once: 6 requests in order with payload, headers, secret, basic auth, Idempotency-Key, Ce-Id"
+
+# retried: 500, 500, 200 with the back-off between them
+jq -s -e '[.[] | select(.path == "/fail/2/retried")] | length == 3 and ([.[].key] | unique | length == 1)
+          and ([.[].status] == [500, 500, 200])' "$req" >/dev/null || pl_fail "retried: $(jq -c 'select(.path == "/fail/2/retried")' "$req")"
+gaps=$(jq -s -r '[.[] | select(.path == "/fail/2/retried") | .t] | [.[1] - .[0], .[2] - .[1]] | @tsv' "$req")
+read -r g1 g2 <<<"$gaps"
+((g1 >= 180 && g1 < 2000 && g2 >= 360 && g2 < 4000)) || pl_fail "retry back-off gaps $g1 ms and $g2 ms, expected about 200 and 400"
+[[ $(ledger retried) == "done|3|200" ]] || pl_fail "retried ledger: $(ledger retried)"
+pl_say "at least once: 500, 500, 200 with the same key, $g1 ms and $g2 ms apart; ledger done after 3 attempts"
+
+(($(jq -s '[.[] | select(.path == "/status/503/exhausted")] | length' "$req") == 2)) || pl_fail "exhausted: not 2 requests"
+[[ $(ledger exhausted) == "failed|2|503" ]] || pl_fail "exhausted ledger: $(ledger exhausted)"
+[[ $(ledger strict) == "failed|1|404" ]] || pl_fail "strict ledger: $(ledger strict)"
+[[ $(ledger lenient) == "done|1|404" ]] || pl_fail "lenient ledger: $(ledger lenient)"
+[[ $(ledger hanging) == "failed|1|" ]] || pl_fail "hanging ledger: $(ledger hanging)"
+sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'hanging'" | grep -qi 'timeout\|timed out' \
+  || pl_fail "hanging: $(sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'hanging'")"
+pl_say "exhausted retries: failed after 2; policy 404: failed with allow [200], done without; a hanging receiver: timed out"
+
+# crashes around the call, each on a fresh pool with one event and one sensor
+crash_run() {     # crash_run NAME SENSOR_FILE EVENT POINT: the firing's requests to $KS_TMP/NAME.req, its ledger to NAME.ledger
+  local name=$1 sfile=$2 event=$3 point=$4
+  local p=crash-$name-$RANDOM
+  mkdir -p "$KS_TMP/$name"
+  cp "$sfile" "$KS_TMP/$name/"
+  pl_config "$KS_TMP/$name.yaml" "$p" crashhost "$KS_TMP/$name/data" "$KS_TMP/$name/*.yaml"
+  echo "secretsDir: \"$KS_TMP/secrets\"" >>"$KS_TMP/$name.yaml"
+  pl_topic "$p-events" 1
+  pl_start_fresh cw "$KS_TMP/$name.log" "$KS_TMP/$name.yaml" "KSENSOR_CRASH_AT=$point:1"
+  pl_event "$name-e" "$event" '{"n":99}' >"$KS_TMP/$name.tsv"
+  pl_produce "$p-events" "$KS_TMP/$name.tsv"
+  pl_wait_exit "$cw" 60 || pl_fail "$name: the worker did not crash at $point"
+  ((PL_RC == 99)) || pl_fail "$name: the worker exited $PL_RC, expected the injected crash (99)"
+  pl_start cw "$KS_TMP/$name.log" "$KS_TMP/$name.yaml"
+  pl_wait_drained "$p" 60
+  pl_stop "$cw"
+  sqlite3 -readonly -separator '|' "$KS_TMP/$name/data/$p-action-0.db" "SELECT status, attempts FROM ledger" >"$KS_TMP/$name.ledger"
+  jq -c --arg e "$name-e" 'select(.event == $e)' "$req" >"$KS_TMP/$name.req"
+}
+crash_run amo-response "$KS_TMP/sensors/plain.yaml" blue after-http-response
+(($(wc -l <"$KS_TMP/amo-response.req") == 1)) || pl_fail "at most once, crash after the 2xx: $(wc -l <"$KS_TMP/amo-response.req") requests"
+[[ $(cat "$KS_TMP/amo-response.ledger") == "unknown|1" ]] || pl_fail "at most once, crash after the 2xx: ledger $(cat "$KS_TMP/amo-response.ledger")"
+crash_run amo-ledger "$KS_TMP/sensors/plain.yaml" blue after-http-ledger
+[[ ! -s "$KS_TMP/amo-ledger.req" ]] || pl_fail "at most once, crash before the call: $(wc -l <"$KS_TMP/amo-ledger.req") requests"
+[[ $(cat "$KS_TMP/amo-ledger.ledger") == "unknown|1" ]] || pl_fail "at most once, crash before the call: ledger $(cat "$KS_TMP/amo-ledger.ledger")"
+sed 's|/fail/2/retried|/ok/alo|' "$KS_TMP/sensors/retried.yaml" >"$KS_TMP/alo.yaml"
+crash_run alo-response "$KS_TMP/alo.yaml" yellow after-http-response
+(($(wc -l <"$KS_TMP/alo-response.req") == 2)) && (($(jq -r .key "$KS_TMP/alo-response.req" | sort -u | wc -l) == 1)) \
+  || pl_fail "at least once, crash after the 2xx: $(cat "$KS_TMP/alo-response.req")"
+[[ $(cat "$KS_TMP/alo-response.ledger") == "done|"* ]] || pl_fail "at least once, crash after the 2xx: ledger $(cat "$KS_TMP/alo-response.ledger")"
+pl_say "crashes: at most once never called twice (unknown recorded), at least once called again with the same key"
