@@ -9,6 +9,7 @@
 #   - retries exhausted: 2 attempts, ledger failed with the last status;
 #   - policy.status.allow: a 404 is a failure with [200], a success without a policy (as in Argo);
 #   - a receiver that never answers: the trigger's timeout (1 s) fails the call, the rest goes on;
+#   - rateLimit: 5 per second holds over 10 calls;
 #   - crashes around the call: at most once never calls twice (a call interrupted by a stop is
 #     recorded as unknown); at least once calls again after a crash between the 2xx and the ledger,
 #     with the same Idempotency-Key.
@@ -80,6 +81,7 @@ sensor exhausted red /status/503/exhausted "      atLeastOnce: true" "      retr
 sensor strict green /status/404/strict "      policy:" "        status:" "          allow: [200]"
 sensor lenient green /status/404/lenient
 sensor hanging purple /hang
+sensor limited orange /ok/limited "      rateLimit:" "        unit: Second" "        requestsPerUnit: 5"
 
 pool=http-$RANDOM
 pl_config "$KS_TMP/w.yaml" "$pool" httphost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
@@ -89,6 +91,7 @@ pl_topic "$pool-events" 1
   for i in 1 2 3 4 5; do pl_event "b$i" blue "{\"n\":$i}"; done
   pl_event y1 yellow '{"n":10}'; pl_event r1 red '{"n":20}'; pl_event g1 green '{"n":30}'
   pl_event p1 purple '{"n":40}'; pl_event b6 blue '{"n":6}'
+  for i in $(seq 1 10); do pl_event "o$i" orange "{\"n\":$i}"; done
 } >"$KS_TMP/events.tsv"
 pl_start_fresh w "$KS_TMP/w.log" "$KS_TMP/w.yaml"
 pl_produce "$pool-events" "$KS_TMP/events.tsv"
@@ -127,6 +130,10 @@ pl_say "at least once: 500, 500, 200 with the same key, $g1 ms and $g2 ms apart;
 [[ $(ledger hanging) == "failed|1|" ]] || pl_fail "hanging ledger: $(ledger hanging)"
 sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'hanging'" | grep -qi 'timeout\|timed out' \
   || pl_fail "hanging: $(sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'hanging'")"
+# rateLimit 5 per second: 10 calls, never 6 within a second
+jq -s -e '[.[] | select(.path == "/ok/limited") | .t] | length == 10 and ([range(5; 10) as $i | .[$i] - .[$i - 5]] | min >= 950)' \
+  "$req" >/dev/null || pl_fail "rate limit: $(jq -s -c '[.[] | select(.path == "/ok/limited") | .t]' "$req")"
+pl_say "rateLimit 5/Second: 10 calls, at most 5 in any second"
 pl_say "exhausted retries: failed after 2; policy 404: failed with allow [200], done without; a hanging receiver: timed out"
 
 # crashes around the call, each on a fresh pool with one event and one sensor
