@@ -206,6 +206,8 @@ typedef struct ks_prepared {
 } ks_prepared_t;
 
 int  ks_firing_prepare(const ks_firing_t *f, const char *kind, ks_prepared_t *p, char *err, size_t errlen);
+/* Runs a log or kafka action within the open batch: 0, or -1 with a sentence in err. */
+int  ks_action_execute(const ks_firing_t *f, char *err, size_t errlen) __attribute__((warn_unused_result));
 void ks_prepared_free(ks_prepared_t *p);
 /* A ledger row, in the batch's SQLite transaction (_now: in its own, committed before returning). */
 int  ks_ledger_write(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,

@@ -373,6 +373,16 @@ static const executor_t executors[] = {
 };
 
 int
+ks_action_execute(const ks_firing_t *f, char *err, size_t errlen)
+{
+    if (f->trig->kind == KS_ACTION_HTTP) {
+        snprintf(err, errlen, "an http action cannot run within a batch");
+        return -1;
+    }
+    return executors[f->trig->kind](f, err, errlen);
+}
+
+int
 ks_action_stage(ks_worker_t *w, ks_action_task_t *task, rd_kafka_message_t *msg)
 {
     size_t              slot = 0;

@@ -13,7 +13,9 @@
  *     is read again — the process stopped during its call — is recorded as "unknown", never called
  *     again by this host.
  *   atLeastOnce: true: retried per retryStrategy; read again after a crash, the call is made again.
- *     A call recorded as done is never repeated on this host.
+ *     A call recorded as done is never repeated on this host. Once retries are exhausted the
+ *     dlqTrigger (if any) runs with the same events, and the firing is recorded as failed with what
+ *     the dlqTrigger did.
  * Every request carries Idempotency-Key: <firing id> (identical on every replay and host) and Ce-Id:
  * the id of the event that completed the firing. Without policy.status.allow any response counts as
  * success, as in Argo; no response (refused, timed out) is a failure. rateLimit spaces the calls of a
@@ -35,7 +37,10 @@
 struct ks_http_call {
     ks_worker_t        *w;
     ks_action_task_t   *task;
-    const ks_trigger_t *trig;
+    const ks_trigger_t *trig;           /* the firing's trigger, or its dlqTrigger once that runs */
+    const ks_trigger_t *origin;         /* the firing's trigger: the ledger row's */
+    json_t             *events;
+    char               *dlq_outcome;    /* what the dlqTrigger did, for the ledger */
     size_t              slot;
     char               *id;
     char               *topic;
@@ -69,13 +74,24 @@ add_header(ks_http_call_t *call, char *header)
         free(header);
 }
 
+/* Forgets the request (a dlqTrigger builds its own). */
 static void
-call_free(ks_http_call_t *call)
+request_clear(ks_http_call_t *call)
 {
     for (size_t i = 0; i < call->nheaders; i++)
         free(call->headers[i]);
     for (size_t i = 0; i < call->nstrings; i++)
         free(call->strings[i]);
+    call->nheaders = call->nstrings = 0;
+    memset(&call->req, 0, sizeof(call->req));
+}
+
+static void
+call_free(ks_http_call_t *call)
+{
+    request_clear(call);
+    json_decref(call->events);
+    free(call->dlq_outcome);
     free(call->id);
     free(call->topic);
     free(call);
@@ -190,6 +206,7 @@ finish(ks_http_call_t *call)
 }
 
 static void start(ks_http_call_t *call);
+static int  build_request(ks_http_call_t *call, const ks_firing_t *f, const char *completing, char *err, size_t errlen);
 
 static void
 on_timer(struct ev_loop *loop, ev_timer *timer, int revents)
@@ -213,6 +230,47 @@ allowed(const ks_trigger_t *trig, long status)
     return false;
 }
 
+/* The dlqTrigger is over: the firing is recorded as failed, with what its dlqTrigger did. */
+static void
+dlq_done(ks_http_call_t *call, bool ok, long status, const char *why)
+{
+    char *error = ks_asprintf("%s; dlqTrigger %s: %s%s%s", call->dlq_outcome, call->trig->name,
+                              ok ? "done" : "failed", why ? ": " : "", why ? why : "");
+
+    ks_log_warning("firing %s: %s", call->id, error);
+    if (ks_ledger_write_now(call->task, call->id, call->origin, "failed", call->attempts, status, error) != 0)
+        exit(3);
+    free(error);
+    call->w->stats.actions_failed++;
+    finish(call);
+}
+
+/* retryStrategy is exhausted: the dlqTrigger runs with the same events — an http one as a call of
+ * its own (atLeastOnce, its own retryStrategy), a log or kafka one within the open batch. */
+static void
+run_dlq(ks_http_call_t *call, long status, const char *why)
+{
+    const ks_trigger_t *dlq = call->trig->dlq;
+    ks_firing_t         f = { call->w, dlq, call->slot, call->id, call->events };
+    char                err[512] = "";
+
+    call->dlq_outcome = ks_asprintf("%d attempt%s failed (%s)", call->attempts, call->attempts == 1 ? "" : "s", why);
+    call->trig = dlq;
+    if (dlq->kind != KS_ACTION_HTTP) {
+        ks_worker_release(call->w, call->topic, call->partition, call->offset + 1);   /* opens the batch */
+        dlq_done(call, ks_action_execute(&f, err, sizeof(err)) == 0, status, err[0] ? err : NULL);
+        return;
+    }
+    request_clear(call);
+    if (build_request(call, &f, NULL, err, sizeof(err)) != 0) {
+        dlq_done(call, false, status, err);
+        return;
+    }
+    call->next_delay_s = (double)dlq->retry.duration_ms / 1000.;
+    call->attempts = 0;
+    start(call);
+}
+
 static void
 on_done(void *ctx, long status, const char *error)
 {
@@ -224,6 +282,10 @@ on_done(void *ctx, long status, const char *error)
     call->inflight = NULL;
     if (allowed(trig, status)) {
         ks_crash_point("after-http-response");
+        if (call->dlq_outcome != NULL) {
+            dlq_done(call, true, status, NULL);
+            return;
+        }
         if (ks_ledger_write_now(call->task, call->id, trig, "done", call->attempts, status, NULL) != 0)
             exit(3);            /* the ledger is this host's memory of the call: without it, stop */
         w->stats.actions_ok++;
@@ -240,14 +302,22 @@ on_done(void *ctx, long status, const char *error)
         call->next_delay_s *= trig->retry.factor;
         ks_log_warning("firing %s: attempt %d of %d failed (%s); retrying in %.3f s", call->id, call->attempts,
                        trig->retry.steps, why, delay);
-        if (ks_ledger_write_now(call->task, call->id, trig, "attempting", call->attempts, status, why) != 0)
+        if (ks_ledger_write_now(call->task, call->id, call->origin, "attempting", call->attempts, status, why) != 0)
             exit(3);
         ev_timer_set(&call->timer, delay, 0.);
         ev_timer_start(w->loop, &call->timer);
         return;
     }
+    if (call->dlq_outcome != NULL) {
+        dlq_done(call, false, status, why);
+        return;
+    }
     ks_log_error("firing %s: http call failed after %d attempt%s: %s", call->id, call->attempts,
                  call->attempts == 1 ? "" : "s", why);
+    if (trig->dlq != NULL) {
+        run_dlq(call, status, why);
+        return;
+    }
     if (ks_ledger_write_now(call->task, call->id, trig, "failed", call->attempts, status, why) != 0)
         exit(3);
     w->stats.actions_failed++;
@@ -300,7 +370,8 @@ ks_http_action_start(ks_action_task_t *task, const ks_firing_t *f, const rd_kafk
         return KS_STAGE_HELD;   /* the batch aborted: the consumer was rewound and reads this again */
 
     call = ks_calloc(1, sizeof(*call));
-    *call = (ks_http_call_t){ .w = w, .task = task, .trig = trig, .slot = f->slot, .id = ks_strdup(f->id),
+    *call = (ks_http_call_t){ .w = w, .task = task, .trig = trig, .origin = trig, .slot = f->slot,
+                              .id = ks_strdup(f->id), .events = json_incref((json_t *)f->events),
                               .topic = ks_strdup(ks_action_task_topic(task)),
                               .partition = ks_action_task_partition(task), .offset = msg->offset,
                               .attempts = attempts, .next_delay_s = (double)trig->retry.duration_ms / 1000. };

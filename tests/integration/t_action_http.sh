@@ -8,8 +8,10 @@
 #     back-off (200 ms then 400 ms, jitter 0; checked with a wide tolerance), ledger done, 3 attempts;
 #   - retries exhausted: 2 attempts, ledger failed with the last status;
 #   - policy.status.allow: a 404 is a failure with [200], a success without a policy (as in Argo);
-#   - a receiver that never answers: the trigger's timeout (1 s) fails the call, the rest goes on;
+#   - a receiver that never answers: the trigger's timeout (1 s) fails the call, the rest goes on; one
+#     that closes the connection without an answer: a failure;
 #   - rateLimit: 5 per second holds over 10 calls;
+#   - dlqTrigger: once retries are exhausted, the dead-letter call with the same events and key;
 #   - crashes around the call: at most once never calls twice (a call interrupted by a stop is
 #     recorded as unknown); at least once calls again after a crash between the 2xx and the ledger,
 #     with the same Idempotency-Key.
@@ -81,6 +83,11 @@ sensor exhausted red /status/503/exhausted "      atLeastOnce: true" "      retr
 sensor strict green /status/404/strict "      policy:" "        status:" "          allow: [200]"
 sensor lenient green /status/404/lenient
 sensor hanging purple /hang
+sensor dropped olive /drop
+sensor deadletter teal /status/503/dead "      atLeastOnce: true" "      retryStrategy:" "        steps: 2" \
+  "        duration: 50ms" "      policy:" "        status:" "          allow: [200]" "      dlqTrigger:" \
+  "        template:" "          name: to-dlq" "          http:" "            url: $url/ok/dlq-target" \
+  "        atLeastOnce: true"
 sensor limited orange /ok/limited "      rateLimit:" "        unit: Second" "        requestsPerUnit: 5"
 
 pool=http-$RANDOM
@@ -92,6 +99,7 @@ pl_topic "$pool-events" 1
   pl_event y1 yellow '{"n":10}'; pl_event r1 red '{"n":20}'; pl_event g1 green '{"n":30}'
   pl_event p1 purple '{"n":40}'; pl_event b6 blue '{"n":6}'
   for i in $(seq 1 10); do pl_event "o$i" orange "{\"n\":$i}"; done
+  pl_event t1 teal '{"n":50}'; pl_event v1 olive '{"n":60}'
 } >"$KS_TMP/events.tsv"
 pl_start_fresh w "$KS_TMP/w.log" "$KS_TMP/w.yaml"
 pl_produce "$pool-events" "$KS_TMP/events.tsv"
@@ -130,11 +138,22 @@ pl_say "at least once: 500, 500, 200 with the same key, $g1 ms and $g2 ms apart;
 [[ $(ledger hanging) == "failed|1|" ]] || pl_fail "hanging ledger: $(ledger hanging)"
 sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'hanging'" | grep -qi 'timeout\|timed out' \
   || pl_fail "hanging: $(sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'hanging'")"
+# dlqTrigger: after 2 failed attempts, the dead-letter call with the same key; the firing stays failed
+jq -s -e '([.[] | select(.path == "/status/503/dead")] | length == 2) and ([.[] | select(.path == "/ok/dlq-target")] | length == 1)
+          and ([.[] | select(.path == "/status/503/dead" or .path == "/ok/dlq-target") | .key] | unique | length == 1)' \
+  "$req" >/dev/null || pl_fail "dlqTrigger: $(jq -c 'select(.event == "t1")' "$req")"
+[[ $(ledger deadletter) == "failed|1|200" ]] || pl_fail "dlqTrigger ledger: $(ledger deadletter)"
+sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'deadletter'" \
+  | grep -q '2 attempts failed (HTTP status 503 is not in policy.status.allow); dlqTrigger to-dlq: done' \
+  || pl_fail "dlqTrigger last_error: $(sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'deadletter'")"
+pl_say "dlqTrigger: 2 failed attempts, then the dead-letter call with the same key; the firing recorded as failed"
+
 # rateLimit 5 per second: 10 calls, never 6 within a second
 jq -s -e '[.[] | select(.path == "/ok/limited") | .t] | length == 10 and ([range(5; 10) as $i | .[$i] - .[$i - 5]] | min >= 950)' \
   "$req" >/dev/null || pl_fail "rate limit: $(jq -s -c '[.[] | select(.path == "/ok/limited") | .t]' "$req")"
 pl_say "rateLimit 5/Second: 10 calls, at most 5 in any second"
-pl_say "exhausted retries: failed after 2; policy 404: failed with allow [200], done without; a hanging receiver: timed out"
+[[ $(ledger dropped) == "failed|1|" ]] || pl_fail "dropped ledger: $(ledger dropped)"
+pl_say "exhausted retries: failed after 2; policy 404: failed with allow [200], done without; a hanging receiver: timed out; a dropped connection: failed"
 
 # crashes around the call, each on a fresh pool with one event and one sensor
 crash_run() {     # crash_run NAME SENSOR_FILE EVENT POINT: the firing's requests to $KS_TMP/NAME.req, its ledger to NAME.ledger
