@@ -109,6 +109,7 @@ struct ks_trigger {
     ks_params_t       tmpl_params;  /* trigger-level parameters, applied to tmpl */
     ks_params_t       payload;      /* http/kafka payload[] */
     ks_params_t       kind_params;  /* http/kafka parameters[], applied to tmpl.<kind> */
+    ks_params_t       dyn_headers;  /* http dynamicHeaders[]: dest is the header's name */
     bool              at_least_once;
     ks_retry_t        retry;
     int64_t           rate_unit_ms; /* 0: no rate limit */

@@ -423,6 +423,7 @@ build_action(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *tmpl)
             build_error(b, get(b, http, "method"), "http trigger: method must be GET, DELETE, PATCH, POST or PUT, got '%s'", method);
         build_params(b, &trig->payload, get(b, http, "payload"), true);
         build_params(b, &trig->kind_params, get(b, http, "parameters"), false);
+        build_params(b, &trig->dyn_headers, get(b, http, "dynamicHeaders"), false);
     } else {
         trig->kind = KS_ACTION_KAFKA;
         if (get_str(b, kafka, "url") == NULL)
@@ -630,6 +631,7 @@ trigger_free(ks_trigger_t *trig)
     params_free(&trig->tmpl_params);
     params_free(&trig->payload);
     params_free(&trig->kind_params);
+    params_free(&trig->dyn_headers);
     free(trig->status_allow);
     if (trig->dlq != NULL) {
         trigger_free(trig->dlq);

@@ -162,6 +162,22 @@ build_request(ks_http_call_t *call, const ks_firing_t *f, const char *completing
         if (json_is_string(value))
             add_header(call, ks_asprintf("%s: %s", name, json_string_value(value)));
     }
+    if (f->trig->dyn_headers.n > 0) {
+        char   *text = NULL;
+        size_t  tlen = 0;
+        json_t *dyn;
+
+        /* dynamicHeaders: parameters whose dest names the header */
+        if (ks_payload_build(&f->trig->dyn_headers, p->held, p->n, &text, &tlen, err, errlen) != 0)
+            goto done;
+        dyn = json_loadb(text, tlen, 0, NULL);
+        free(text);
+        json_object_foreach(dyn, name, value) {
+            if (json_is_string(value))
+                add_header(call, ks_asprintf("%s: %s", name, json_string_value(value)));
+        }
+        json_decref(dyn);
+    }
     json_array_foreach(json_object_get(http, "secureHeaders"), i, value) {
         const json_t *ref = json_object_get(json_object_get(value, "valueFrom"), "secretKeyRef");
         char         *secret = secret_value(f->w, ref, err, errlen);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # http actions (DESIGN.md §2.3) against a real receiver on loopback (tests/tools/kshttpd.c, which
 # records every request and answers by path), on the real broker:
-#   - requests: method, the payload built from the events, headers, a secret header and basic auth
+#   - requests: method, the payload built from the events, headers, dynamicHeaders, a secret header and basic auth
 #     read from secretsDir, Idempotency-Key = the firing id, Ce-Id = the completing event's id; the
 #     firings of a trigger called in order, each once (at most once, the default);
 #   - atLeastOnce with retryStrategy and a status policy: 500, 500, 200 — three requests with the same key, spaced by the
@@ -84,6 +84,10 @@ sensor strict green /status/404/strict "      policy:" "        status:" "      
 sensor lenient green /status/404/lenient
 sensor hanging purple /hang
 sensor dropped olive /drop
+sed 's|/ok/plain|/ok/dynamic|; s/name: plain/name: dynamic/; s/eventName: blue/eventName: navy/; s/- name: blue/- name: navy/;
+     s/dependencyName: blue/dependencyName: navy/' "$KS_TMP/sensors/plain.yaml" \
+  | awk '{ print } /^          timeout: 1$/ { print "          dynamicHeaders:\n            - src:\n                dependencyName: navy\n                dataKey: n\n              dest: X-Dynamic" }' \
+  >"$KS_TMP/sensors/dynamic.yaml"
 sensor deadletter teal /status/503/dead "      atLeastOnce: true" "      retryStrategy:" "        steps: 2" \
   "        duration: 50ms" "      policy:" "        status:" "          allow: [200]" "      dlqTrigger:" \
   "        template:" "          name: to-dlq" "          http:" "            url: $url/ok/dlq-target" \
@@ -99,7 +103,7 @@ pl_topic "$pool-events" 1
   pl_event y1 yellow '{"n":10}'; pl_event r1 red '{"n":20}'; pl_event g1 green '{"n":30}'
   pl_event p1 purple '{"n":40}'; pl_event b6 blue '{"n":6}'
   for i in $(seq 1 10); do pl_event "o$i" orange "{\"n\":$i}"; done
-  pl_event t1 teal '{"n":50}'; pl_event v1 olive '{"n":60}'
+  pl_event t1 teal '{"n":50}'; pl_event v1 olive '{"n":60}'; pl_event n1 navy '{"n":70}'
 } >"$KS_TMP/events.tsv"
 pl_start_fresh w "$KS_TMP/w.log" "$KS_TMP/w.yaml"
 pl_produce "$pool-events" "$KS_TMP/events.tsv"
@@ -120,6 +124,7 @@ jq -e -s --arg auth "Basic $(printf 'alice:pa55' | base64)" \
 [[ $(jq -r 'select(.path == "/ok/plain") | .key' "$req") == "$(ids plain)" ]] || pl_fail "Idempotency-Key is not the firing id, in order"
 [[ $(jq -r 'select(.path == "/ok/plain") | .event' "$req" | tr '\n' ' ') == 'b1 b2 b3 b4 b5 b6 ' ]] || pl_fail "Ce-Id"
 [[ $(ledger plain | sort | uniq -c | awk '{print $1, $2}') == "6 done|1|200" ]] || pl_fail "plain ledger: $(ledger plain)"
+[[ $(jq -r 'select(.path == "/ok/dynamic") | .dynamic' "$req") == 70 ]] || pl_fail "dynamicHeaders: $(jq -c 'select(.path == "/ok/dynamic")' "$req")"
 pl_say "at most once: 6 requests in order with payload, headers, secret, basic auth, Idempotency-Key, Ce-Id"
 
 # retried: 500, 500, 200 with the back-off between them

@@ -1,8 +1,8 @@
 /* kshttpd.c — the HTTP receiver of the integration tests: listens on 127.0.0.1 (a free port, written
  * to PORTFILE), keeps connections alive, and appends one JSON line per request to LOG:
  *   {"t": unix ms, "method", "path", "key": Idempotency-Key, "event": Ce-Id, "auth": Authorization,
- *    "type": Content-Type, "header": X-Test, "secret": X-Secret, "body", "status": what it answered
- *    (0: none)}
+ *    "type": Content-Type, "header": X-Test, "secret": X-Secret, "dynamic": X-Dynamic, "body",
+ *    "status": what it answered (0: none)}
  * What it answers depends on the path:
  *   /status/NNN/…    NNN
  *   /fail/N/…        500 to the first N requests with the same Idempotency-Key, then 200
@@ -107,7 +107,7 @@ static int
 handle(struct ev_loop *loop, conn_t *c)
 {
     char       *end = memmem(c->buf, c->len, "\r\n\r\n", 4), method[16], path[1024], key[512], event[512],
-                auth[512], type[256], test[256], secret[256], clen[32];
+                auth[512], type[256], test[256], secret[256], dynamic[256], clen[32];
     size_t      head_len, body_len;
     int         status = 200, arg = 0;
     json_t     *rec;
@@ -131,6 +131,7 @@ handle(struct ev_loop *loop, conn_t *c)
     header(c->buf, "Content-Type", type, sizeof(type));
     header(c->buf, "X-Test", test, sizeof(test));
     header(c->buf, "X-Secret", secret, sizeof(secret));
+    header(c->buf, "X-Dynamic", dynamic, sizeof(dynamic));
 
     if (sscanf(path, "/status/%d", &arg) == 1) {
         status = arg;
@@ -144,9 +145,9 @@ handle(struct ev_loop *loop, conn_t *c)
     } else if (strncmp(path, "/hang", 5) == 0 || strncmp(path, "/drop", 5) == 0) {
         status = 0;
     }
-    rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s%, s:i}", "t", (json_int_t)now_ms(),
+    rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s%, s:i}", "t", (json_int_t)now_ms(),
                     "method", method, "path", path, "key", key, "event", event, "auth", auth, "type", type, "header",
-                    test, "secret", secret, "body", c->buf + head_len, body_len, "status", status);
+                    test, "secret", secret, "dynamic", dynamic, "body", c->buf + head_len, body_len, "status", status);
     if ((fp = fopen(log_path, "a")) != NULL) {
         json_dumpf(rec, fp, JSON_COMPACT);
         fputc('\n', fp);
