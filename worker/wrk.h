@@ -54,12 +54,11 @@ typedef struct ks_external {
 typedef struct ks_trigger_task ks_trigger_task_t;
 typedef struct ks_action_task  ks_action_task_t;
 typedef struct ks_http_call    ks_http_call_t;
+typedef struct ks_http_part    ks_http_part_t;
 
-/* A stage's answers besides 0 (done with) and -1 (abort the batch): HELD, its offset is not
- * committed with this batch (an http call holds it; it is released when the call is over); KEPT, the
- * stage keeps the message itself (queued behind an http call of its partition) and destroys it. */
+/* A stage's answer besides 0 (done with) and -1 (abort the batch): the stage has put in the batch
+ * the offset its partition may commit (an unfinished http call holds the others back). */
 #define KS_STAGE_HELD 1
-#define KS_STAGE_KEPT 2
 
 /* The internal topics of the pool (topicLayout shared: <pool>-trigger, -action, -state) or of one
  * sensor (per-sensor: <topic>-<sensor>-trigger, -action, -state, Argo's names), with the tasks of
@@ -119,6 +118,9 @@ struct ks_worker {
     ks_external_t       *external;
     size_t               nexternal;
     ks_httpc_t          *httpc;             /* http actions */
+    ks_http_call_t      *http_ready;        /* calls to start once their rows have committed */
+    size_t               http_uncommitted;  /* of them, those whose rows have not yet */
+    ev_prepare           http_check;        /* commits at once when calls wait for that */
     int64_t             *rate_next;         /* per trigger: when rateLimit lets the next call start, ms */
 
     ks_report_t          stats;             /* counters and histograms reported to the supervisor */
@@ -153,15 +155,11 @@ rd_kafka_headers_t *ks_worker_headers(const char *dependency, const char *firing
 /* The internal topics a sensor's triggers use. */
 ks_topic_set_t *ks_worker_set(const ks_worker_t *w, const ks_sensor_t *sensor);
 
-/* Commits the open batch now and opens the next one (a stage that must write durably first); -1
- * when the batch aborted instead (the consumer was rewound). */
-int  ks_worker_commit_now(ks_worker_t *w);
-/* One record through its stage, in the open batch (opened when needed); the message is destroyed
- * unless the stage keeps it. Returns -1 when the batch aborted. */
-int  ks_worker_handle(ks_worker_t *w, rd_kafka_message_t *msg);
-/* A released record's offset joins the open batch. */
+/* Opens a batch when none is open. */
+void ks_worker_begin(ks_worker_t *w);
+/* A partition's committable offset joins the open batch (opened when needed). */
 void ks_worker_release(ks_worker_t *w, const char *topic, int32_t partition, int64_t next_offset);
-/* Stops or restarts fetching a partition (no seek): a queue behind an http call is full or empty. */
+/* Stops or restarts fetching a partition (no seek): too many http firings are unfinished, or not. */
 void ks_worker_pause(ks_worker_t *w, const char *topic, int32_t partition, bool pause);
 
 /* wrk_topics.c */
@@ -209,18 +207,12 @@ int  ks_firing_prepare(const ks_firing_t *f, const char *kind, ks_prepared_t *p,
 /* Runs a log or kafka action within the open batch: 0, or -1 with a sentence in err. */
 int  ks_action_execute(const ks_firing_t *f, char *err, size_t errlen) __attribute__((warn_unused_result));
 void ks_prepared_free(ks_prepared_t *p);
-/* A ledger row, in the batch's SQLite transaction (_now: in its own, committed before returning). */
+/* A ledger row, in the batch's SQLite transaction. */
 int  ks_ledger_write(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
                      int attempts, long last_status, const char *error) __attribute__((warn_unused_result));
-int  ks_ledger_write_now(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
-                         int attempts, long last_status, const char *error) __attribute__((warn_unused_result));
-/* The task's http call in flight (NULL when none), its topic and partition. */
-ks_http_call_t **ks_action_task_http(ks_action_task_t *task);
-/* The call is over: the records queued behind it go through the stage, in order, until one holds
- * the partition again. */
-void ks_action_task_replay(ks_action_task_t *task);
-/* A batch aborted: queued records are dropped (the consumer reads them again). */
-void ks_action_task_drop_queue(ks_action_task_t *task);
+/* The task's http calls (NULL until it has had one), worker, topic and partition. */
+ks_http_part_t **ks_action_task_http(ks_action_task_t *task);
+ks_worker_t *ks_action_task_worker(const ks_action_task_t *task);
 const char *ks_action_task_topic(const ks_action_task_t *task);
 int32_t ks_action_task_partition(const ks_action_task_t *task);
 
@@ -232,11 +224,19 @@ int  ks_action_task_commit(ks_action_task_t *task) __attribute__((warn_unused_re
 void ks_action_task_rollback(ks_action_task_t *task);
 
 /* wrk_action_http.c */
-/* Runs an http firing (attempting: the ledger says a call was started before; attempts so far):
- * returns KS_STAGE_HELD while the call is in flight, 0 when the record is done with, -1 on error. */
-int  ks_http_action_start(ks_action_task_t *task, const ks_firing_t *f, const rd_kafka_message_t *msg,
-                          bool attempting, int attempts) __attribute__((warn_unused_result));
-/* The task closes: its call in flight (if any) is abandoned; the record is read again by the owner. */
-void ks_http_action_abandon(ks_action_task_t *task);
+/* An http firing (status: its ledger row's, or NULL; attempts so far): its call is set up to start
+ * after the batch commits, or behind an earlier firing of its trigger. 0, or -1 on error. */
+int  ks_http_action(ks_action_task_t *task, const ks_firing_t *f, const rd_kafka_message_t *msg, const char *status,
+                    int attempts) __attribute__((warn_unused_result));
+/* A record of the task has been processed: 0 when its offset can be committed as usual, else
+ * KS_STAGE_HELD (the committable offset is in the batch already). */
+int  ks_http_settle(ks_action_task_t *task, int64_t offset);
+/* Starts the calls whose ledger rows have committed (committed: a batch just did), up to the bound
+ * on calls in flight. */
+void ks_http_start_ready(ks_worker_t *w, bool committed);
+/* The batch aborted: the calls it set up are undone (their records are read again). */
+void ks_http_abort(ks_action_task_t *task);
+/* The task closes: every call is abandoned (the next owner reads the records again). */
+void ks_http_abandon(ks_action_task_t *task);
 
 #endif

@@ -34,69 +34,19 @@ struct ks_action_task {
     sqlite3         *db;
     sqlite3_stmt    *st[ST_COUNT];
     bool             in_txn;
-    ks_http_call_t  *http;          /* an http firing in flight: the partition waits for it */
-    /* records read while it is in flight, in order; fetching pauses when QUEUE_PAUSE are waiting */
-    rd_kafka_message_t **queue;
-    size_t           qhead, qlen, qcap;
-    bool             paused;
+    ks_http_part_t  *http;          /* its http calls, unfinished */
 };
 
-#define QUEUE_PAUSE 5000
-
-static void
-queue_push(ks_action_task_t *task, rd_kafka_message_t *msg)
-{
-    if (task->qhead + task->qlen == task->qcap) {
-        if (task->qhead > 0) {
-            memmove(task->queue, task->queue + task->qhead, task->qlen * sizeof(*task->queue));
-            task->qhead = 0;
-        } else {
-            task->qcap = task->qcap ? 2 * task->qcap : 64;
-            task->queue = ks_realloc(task->queue, task->qcap * sizeof(*task->queue));
-        }
-    }
-    task->queue[task->qhead + task->qlen++] = msg;
-    if (task->qlen >= QUEUE_PAUSE && !task->paused) {
-        ks_worker_pause(task->w, task->set->action, task->partition, true);
-        task->paused = true;
-    }
-}
-
-void
-ks_action_task_replay(ks_action_task_t *task)
-{
-    while (task->http == NULL && task->qlen > 0) {
-        rd_kafka_message_t *msg = task->queue[task->qhead++];
-
-        task->qlen--;
-        if (ks_worker_handle(task->w, msg) != 0)
-            return;             /* the batch aborted: the queue was dropped */
-    }
-    task->qhead = task->qlen == 0 ? 0 : task->qhead;
-    if (task->qlen == 0 && task->paused) {
-        ks_worker_pause(task->w, task->set->action, task->partition, false);
-        task->paused = false;
-    }
-}
-
-void
-ks_action_task_drop_queue(ks_action_task_t *task)
-{
-    while (task->qlen > 0) {
-        rd_kafka_message_destroy(task->queue[task->qhead++]);
-        task->qlen--;
-    }
-    task->qhead = 0;
-    if (task->paused) {
-        ks_worker_pause(task->w, task->set->action, task->partition, false);
-        task->paused = false;
-    }
-}
-
-ks_http_call_t **
+ks_http_part_t **
 ks_action_task_http(ks_action_task_t *task)
 {
     return &task->http;
+}
+
+ks_worker_t *
+ks_action_task_worker(const ks_action_task_t *task)
+{
+    return task->w;
 }
 
 const char *
@@ -147,9 +97,7 @@ ks_action_task_close(ks_action_task_t *task)
 {
     if (task == NULL)
         return;
-    ks_http_action_abandon(task);
-    ks_action_task_drop_queue(task);
-    free(task->queue);
+    ks_http_abandon(task);
     ks_action_task_rollback(task);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(task->st[i]);
@@ -192,22 +140,6 @@ ks_ledger_write(ks_action_task_t *task, const char *id, const ks_trigger_t *trig
         return -1;
     }
     return 0;
-}
-
-int
-ks_ledger_write_now(ks_action_task_t *task, const char *id, const ks_trigger_t *trig, const char *status,
-                    int attempts, long last_status, const char *error)
-{
-    if (task->in_txn) {
-        ks_log_error("action task %s/%d: a durable ledger write inside an open batch", task->set->action,
-                     task->partition);
-        return -1;
-    }
-    if (ks_ledger_write(task, id, trig, status, attempts, last_status, error) != 0) {
-        ks_action_task_rollback(task);
-        return -1;
-    }
-    return ks_action_task_commit(task);
 }
 
 /* The ledger's status of a firing (NULL when it has none) and its attempts so far. */
@@ -394,32 +326,28 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, rd_kafka_message_t *msg)
     int64_t             started;
     ks_firing_t         f;
 
-    if (task->http != NULL) {
-        queue_push(task, msg);      /* its turn comes when the call in flight is over */
-        return KS_STAGE_KEPT;
-    }
     if ((trig = ks_worker_trigger(w, msg->key, msg->key_len, &slot)) == NULL) {
         ks_log_debug("firing %d/%lld for a trigger not hosted here: skipped", (int)msg->partition,
                      (long long)msg->offset);
-        return 0;
+        return ks_http_settle(task, msg->offset);
     }
     firing = json_loadb(msg->payload, msg->len, 0, NULL);
     id = json_string_value(json_object_get(firing, "id"));
     if (id == NULL) {
         json_decref(firing);
-        return ks_worker_bad_record(w, msg, "not a firing record");
+        return ks_worker_bad_record(w, msg, "not a firing record") != 0 ? -1 : ks_http_settle(task, msg->offset);
     }
     status = ledger_status(task, id, &attempts, buf, sizeof(buf));
     f = (ks_firing_t){ w, trig, slot, id, json_object_get(firing, "events") };
-    if (trig->kind == KS_ACTION_HTTP && (status == NULL || strcmp(status, "attempting") == 0)) {
-        rc = ks_http_action_start(task, &f, msg, status != NULL, attempts);
+    if (trig->kind == KS_ACTION_HTTP) {
+        rc = ks_http_action(task, &f, msg, status, attempts);
         json_decref(firing);
-        return rc;
+        return rc != 0 ? rc : ks_http_settle(task, msg->offset);
     }
     if (status != NULL) {
         w->stats.actions_skipped++;
         json_decref(firing);
-        return 0;
+        return ks_http_settle(task, msg->offset);
     }
     started = ks_monotonic_us();
     if (executors[trig->kind](&f, err, sizeof(err)) == 0)
@@ -435,7 +363,7 @@ ks_action_stage(ks_worker_t *w, ks_action_task_t *task, rd_kafka_message_t *msg)
     }
     json_decref(firing);
     ks_crash_point("after-action");
-    return rc;
+    return rc != 0 ? rc : ks_http_settle(task, msg->offset);
 }
 
 int

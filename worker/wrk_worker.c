@@ -345,7 +345,7 @@ batch_abort(ks_worker_t *w, const char *why, bool rewind)
         for (int p = 0; p < w->sets[s].nactions; p++) {
             if (w->sets[s].actions[p] != NULL) {
                 ks_action_task_rollback(w->sets[s].actions[p]);
-                ks_action_task_drop_queue(w->sets[s].actions[p]);
+                ks_http_abort(w->sets[s].actions[p]);
             }
         }
     }
@@ -436,6 +436,7 @@ batch_commit(ks_worker_t *w)
     w->aborts_in_a_row = 0;
     ks_hist_observe(&w->stats.commit, ks_monotonic_us() - started);
     batch_reset(w);
+    ks_http_start_ready(w, true);   /* their ledger rows are durable now */
 }
 
 static void
@@ -446,18 +447,6 @@ track(ks_worker_t *w, const char *topic, int32_t partition, int64_t next)
     if (tp == NULL)
         tp = rd_kafka_topic_partition_list_add(w->batch_offsets, topic, partition);
     tp->offset = next;
-}
-
-int
-ks_worker_commit_now(ks_worker_t *w)
-{
-    uint64_t aborts = w->stats.aborts;
-
-    batch_commit(w);
-    if (w->stats.aborts != aborts)
-        return -1;
-    batch_begin(w);
-    return 0;
 }
 
 void
@@ -471,6 +460,13 @@ ks_worker_pause(ks_worker_t *w, const char *topic, int32_t partition, bool pause
     if (err)
         ks_log_error("%s %s/%d failed: %s", pause ? "pausing" : "resuming", topic, (int)partition, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void
+ks_worker_begin(ks_worker_t *w)
+{
+    if (!w->in_txn)
+        batch_begin(w);
 }
 
 void
@@ -503,8 +499,10 @@ dispatch(ks_worker_t *w, rd_kafka_message_t *msg)
     return ks_action_stage(w, set->actions[msg->partition], msg);
 }
 
-int
-ks_worker_handle(ks_worker_t *w, rd_kafka_message_t *msg)
+/* One record through its stage, in the open batch (opened when needed); the message is destroyed.
+ * Returns -1 when the batch aborted. */
+static int
+handle(ks_worker_t *w, rd_kafka_message_t *msg)
 {
     int rc;
 
@@ -518,8 +516,7 @@ ks_worker_handle(ks_worker_t *w, rd_kafka_message_t *msg)
     }
     if (rc == 0)
         track(w, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset + 1);
-    if (rc != KS_STAGE_KEPT)
-        rd_kafka_message_destroy(msg);
+    rd_kafka_message_destroy(msg);
     if (++w->batch_records >= (size_t)w->cfg->batch_size || w->batch_bytes >= BATCH_MAX_BYTES)
         batch_commit(w);
     return 0;
@@ -541,7 +538,7 @@ drain(ks_worker_t *w)
             continue;
         }
         ks_crash_point("after-consume");
-        if (ks_worker_handle(w, msg) != 0)
+        if (handle(w, msg) != 0)
             return;
     }
     rd_kafka_poll(w->producer, 0);
@@ -558,6 +555,18 @@ on_wake(struct ev_loop *loop, ev_io *io, int revents)
     while (read(w->wake[0], buf, sizeof(buf)) > 0)
         ;
     drain(w);
+}
+
+/* Before the loop waits: http calls waiting for their rows to commit should not wait for the timer. */
+static void
+on_prepare(struct ev_loop *loop, ev_prepare *prepare, int revents)
+{
+    ks_worker_t *w = prepare->data;
+
+    (void)loop;
+    (void)revents;
+    if (w->http_uncommitted > 0 && !w->stopping)
+        batch_commit(w);
 }
 
 static void
@@ -904,6 +913,9 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
 
     kafka_setup(&w);
     w.httpc = ks_httpc_new(w.loop);
+    ev_prepare_init(&w.http_check, on_prepare);
+    w.http_check.data = &w;
+    ev_prepare_start(w.loop, &w.http_check);
     ev_io_init(&w.wake_io, on_wake, w.wake[0], EV_READ);
     w.wake_io.data = &w;
     ev_io_start(w.loop, &w.wake_io);

@@ -10,7 +10,7 @@
 #   - policy.status.allow: a 404 is a failure with [200], a success without a policy (as in Argo);
 #   - a receiver that never answers: the trigger's timeout (1 s) fails the call, the rest goes on; one
 #     that closes the connection without an answer: a failure;
-#   - rateLimit: 5 per second holds over 10 calls;
+#   - rateLimit: 5 per second holds over 10 calls; calls of different triggers run in parallel;
 #   - dlqTrigger: once retries are exhausted, the dead-letter call with the same events and key;
 #   - crashes around the call: at most once never calls twice (a call interrupted by a stop is
 #     recorded as unknown); at least once calls again after a crash between the 2xx and the ledger,
@@ -92,6 +92,8 @@ sensor deadletter teal /status/503/dead "      atLeastOnce: true" "      retrySt
   "        duration: 50ms" "      policy:" "        status:" "          allow: [200]" "      dlqTrigger:" \
   "        template:" "          name: to-dlq" "          http:" "            url: $url/ok/dlq-target" \
   "        atLeastOnce: true"
+sensor slow maroon /delay/1500/slow
+sensor fast lime /ok/fast
 sensor limited orange /ok/limited "      rateLimit:" "        unit: Second" "        requestsPerUnit: 5"
 
 pool=http-$RANDOM
@@ -104,6 +106,7 @@ pl_topic "$pool-events" 1
   pl_event p1 purple '{"n":40}'; pl_event b6 blue '{"n":6}'
   for i in $(seq 1 10); do pl_event "o$i" orange "{\"n\":$i}"; done
   pl_event t1 teal '{"n":50}'; pl_event v1 olive '{"n":60}'; pl_event n1 navy '{"n":70}'
+  pl_event m1 maroon '{"n":80}'; pl_event l1 lime '{"n":90}'
 } >"$KS_TMP/events.tsv"
 pl_start_fresh w "$KS_TMP/w.log" "$KS_TMP/w.yaml"
 pl_produce "$pool-events" "$KS_TMP/events.tsv"
@@ -152,6 +155,13 @@ sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledge
   | grep -q '2 attempts failed (HTTP status 503 is not in policy.status.allow); dlqTrigger to-dlq: done' \
   || pl_fail "dlqTrigger last_error: $(sqlite3 -readonly "$KS_TMP/data/$pool-action-0.db" "SELECT last_error FROM ledger WHERE sensor = 'deadletter'")"
 pl_say "dlqTrigger: 2 failed attempts, then the dead-letter call with the same key; the firing recorded as failed"
+
+# another trigger's call does not wait for a slow one (1.5 s) read before it, in the same partition
+slow_t=$(jq -r 'select(.path == "/delay/1500/slow") | .t' "$req")
+fast_t=$(jq -r 'select(.path == "/ok/fast") | .t' "$req")
+[[ -n $slow_t && -n $fast_t ]] && ((fast_t < slow_t + 1000)) \
+  || pl_fail "the fast trigger's call came $((fast_t - slow_t)) ms after the slow one started: it waited for it"
+pl_say "triggers in parallel: the fast call went out $((fast_t - slow_t)) ms after the slow one started, not after it ended"
 
 # rateLimit 5 per second: 10 calls, never 6 within a second
 jq -s -e '[.[] | select(.path == "/ok/limited") | .t] | length == 10 and ([range(5; 10) as $i | .[$i] - .[$i - 5]] | min >= 950)' \
