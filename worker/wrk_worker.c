@@ -805,6 +805,11 @@ kafka_setup(ks_worker_t *w)
     snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
     set_conf(conf, "transactional.id", txn_id);
     set_conf(conf, "transaction.timeout.ms", "60000");
+    /* a transaction that begins right after a commit is often told CONCURRENT_TRANSACTIONS while the
+     * coordinator still writes the previous one's markers; the default 100 ms back-off would then
+     * cost every batch that follows a busy one (http calls wait for their batch to commit) */
+    if (!user_set(w->cfg, "retry.backoff.ms"))
+        set_conf(conf, "retry.backoff.ms", "10");
     snprintf(err, sizeof(err), "%d", KS_MAX_MESSAGE);
     set_conf(conf, "message.max.bytes", err);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
