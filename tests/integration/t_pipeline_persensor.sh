@@ -34,6 +34,7 @@ drained() {
   for n in "${names[@]}"; do args+=("$topic-$n-trigger" "$topic-$n-action"); done
   "$KS_BUILD/kstool" drained "$PL_B" "$pool" "${args[@]}" >"$KS_TMP/drained.out" 2>&1
 }
+wait_drained() { pl_until 120 "$1" drained; }
 
 pl_start_fresh a "$KS_TMP/a.log" "$KS_TMP/a.yaml"
 for n in "${names[@]}"; do
@@ -54,19 +55,11 @@ drained && pl_fail "the first half drained before worker a was killed: give it m
 # the same host again (its transactional id aborts what the killed process left open) drains the
 # first half and stops; the second half goes to another host, which must restore the held events
 pl_start a "$KS_TMP/a.log" "$KS_TMP/a.yaml"
-deadline=$((SECONDS + 120))
-until drained; do
-  ((SECONDS < deadline)) || pl_fail "first half not drained after 120 s: $(tr '\n' ';' <"$KS_TMP/drained.out")"
-  sleep 0.3
-done
+wait_drained "the first half to drain"
 pl_stop "$a"
 pl_produce "$topic" "$KS_TMP/second.tsv"
 pl_start b "$KS_TMP/b.log" "$KS_TMP/b.yaml"
-deadline=$((SECONDS + 120))
-until drained; do
-  ((SECONDS < deadline)) || pl_fail "not drained after 120 s: $(tr '\n' ';' <"$KS_TMP/drained.out")"
-  sleep 0.3
-done
+wait_drained "the second half to drain"
 pl_stop "$b"
 grep -q 'restored [1-9][0-9]* changelog records' "$KS_TMP/b.log" || pl_fail "worker b restored nothing from the changelogs"
 
