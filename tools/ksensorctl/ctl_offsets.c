@@ -136,8 +136,8 @@ ctl_offsets(int argc, char **argv)
     char             brokers[1024], err[512];
     offsets_topic_t *topics;
     size_t           ntopics;
-    json_t          *out = json_array();
-    ctl_table_t      table = { json_array(), 7, { 0 } };
+    json_t          *out;
+    ctl_table_t      table = { NULL, 7, { 0 } };
     int              c, rc = CTL_OK;
 
     if ((c = ctl_config_options(argc, argv, offsets_usage, &config, &json)) >= 0)
@@ -155,6 +155,10 @@ ctl_offsets(int argc, char **argv)
         return CTL_PROBLEM;
     }
     if (ctl_daemon_brokers(cfg, cfg->eventbus.brokers, brokers, sizeof(brokers)) != 0) {
+        if (pool != NULL) {
+            ks_pool_free(pool);
+            free(pool);
+        }
         ks_config_free(cfg);
         return CTL_PROBLEM;
     }
@@ -165,9 +169,15 @@ ctl_offsets(int argc, char **argv)
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
     if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ksensorctl: rd_kafka_new failed: %s\n", err);
+        if (pool != NULL) {
+            ks_pool_free(pool);
+            free(pool);
+        }
         ks_config_free(cfg);
         return CTL_PROBLEM;
     }
+    out = json_array();
+    table.rows = json_array();
     topics = topics_of(cfg, pool, &ntopics);
     ctl_table_add(&table, (const char *const[]){ "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "CHANGELOG",
                                                  "STATE-END" });

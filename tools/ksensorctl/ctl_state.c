@@ -211,8 +211,8 @@ ctl_state(int argc, char **argv)
     bool          pending = strcmp(cmd, "pending") == 0, firings = strcmp(cmd, "firings") == 0;
     state_opts_t  o = { .config = DEFAULT_CONFIG };
     ks_config_t  *cfg = NULL;
-    ctl_table_t   t = { json_array(), 0, { 0 } };
-    json_t       *out = json_array();
+    ctl_table_t   t = { NULL, 0, { 0 } };
+    json_t       *out;
     char          pattern[4096];
     glob_t        g;
     state_query_t query = pending ? query_pending : firings ? query_firings : query_ledger;
@@ -241,6 +241,8 @@ ctl_state(int argc, char **argv)
         state_usage(stderr, cmd);
         return CTL_USAGE;
     }
+    t.rows = json_array();
+    out = json_array();
     if (o.data_dir == NULL || o.pool == NULL) {
         ks_diag_t diag = {0};
 
@@ -248,8 +250,11 @@ ctl_state(int argc, char **argv)
         for (size_t i = 0; i < diag.n; i++)
             fprintf(stderr, "%s\n", diag.msgs[i]);
         ks_diag_free(&diag);
-        if (cfg == NULL)
+        if (cfg == NULL) {
+            json_decref(out);
+            json_decref(t.rows);
             return CTL_PROBLEM;
+        }
         o.data_dir = o.data_dir ? o.data_dir : cfg->data_dir;
         o.pool = o.pool ? o.pool : cfg->pool;
     }
