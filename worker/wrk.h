@@ -120,6 +120,8 @@ struct ks_worker {
     ks_httpc_t          *httpc;             /* http actions */
     ks_http_call_t      *http_ready;        /* calls to start once their rows have committed */
     size_t               http_uncommitted;  /* of them, those whose rows have not yet */
+    size_t               http_active;       /* calls ready or under way: what a stop waits for */
+    ev_timer             stop_deadline;     /* how long a stop waits for them */
     ev_prepare           http_check;        /* commits at once when calls wait for that */
     int64_t             *rate_next;         /* per trigger: when rateLimit lets the next call start, ms */
 

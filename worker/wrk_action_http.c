@@ -21,7 +21,12 @@
  * the id of the event that completed the firing. Without policy.status.allow any response counts as
  * success, as in Argo; no response (refused, timed out) is a failure. rateLimit spaces the calls of a
  * trigger without blocking the loop. Secrets (secureHeaders, basicAuth, TLS files) are read from
- * <secretsDir>/<name>/<key>, Argo's mount layout. */
+ * <secretsDir>/<name>/<key>, Argo's mount layout.
+ *
+ * A stop (SIGTERM, a reload) waits for the calls under way — in flight, in a retry's back-off, or
+ * waiting for rateLimit — for up to half of shutdownTimeout, and writes their outcomes in the last
+ * batch; firings not yet started are left to the next owner of the partition. Every attempt's
+ * duration goes into the action latency histogram. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +64,7 @@ struct ks_http_call {
     char               *id;
     int64_t             offset;
     int                 attempts;       /* made so far, this one included once started */
+    int64_t             started_us;     /* when the attempt in flight left */
     double              next_delay_s;   /* retryStrategy: the base of the next back-off */
     ev_timer            timer;          /* a retry's back-off, or rateLimit's wait */
     ks_httpc_call_t    *inflight;
@@ -273,6 +279,8 @@ call_drop(ks_http_call_t *call)
         }
     }
     ready_remove(call->w, call);
+    if (call->state != CALL_WAITING && --call->w->http_active == 0 && call->w->stopping)
+        ev_break(call->w->loop, EVBREAK_ALL);   /* a stop was waiting for the last call under way */
     if (call->inflight != NULL)
         ks_httpc_cancel(call->inflight);
     ev_timer_stop(call->w->loop, &call->timer);
@@ -337,6 +345,7 @@ make_ready(ks_http_call_t *call)
         return -1;
     call->state = CALL_READY;
     call->committed = false;
+    w->http_active++;
     call->next_ready = w->http_ready;
     w->http_ready = call;
     w->http_uncommitted++;
@@ -359,7 +368,7 @@ call_done(ks_http_call_t *call, const char *status, long last_status, const char
     if (ks_ledger_write(task, id, origin, status, attempts, last_status, error) != 0)
         exit(3);                /* the ledger is this host's memory of its calls: without it, stop */
     free(id);
-    for (ks_http_call_t *next = part_of(task)->head; next != NULL; next = next->next) {
+    for (ks_http_call_t *next = part_of(task)->head; next != NULL && !w->stopping; next = next->next) {
         if (next->slot == slot && next->state == CALL_WAITING) {
             if (make_ready(next) != 0)
                 exit(3);
@@ -428,6 +437,7 @@ on_response(void *ctx, long status, const char *error)
     char                why[512];
 
     call->inflight = NULL;
+    ks_hist_observe(&w->stats.action, ks_monotonic_us() - call->started_us);
     if (allowed(trig, status)) {
         ks_crash_point("after-http-response");
         if (call->dlq_outcome != NULL) {
@@ -486,6 +496,7 @@ start(ks_http_call_t *call)
         *next = now + call->trig->rate_unit_ms / (call->trig->rate_requests > 0 ? call->trig->rate_requests : 1);
     }
     call->attempts++;
+    call->started_us = ks_monotonic_us();
     if ((call->inflight = ks_httpc_call(w->httpc, &call->req, on_response, call, err, sizeof(err))) == NULL)
         on_response(call, 0, err);
 }

@@ -565,7 +565,7 @@ on_prepare(struct ev_loop *loop, ev_prepare *prepare, int revents)
 
     (void)loop;
     (void)revents;
-    if (w->http_uncommitted > 0 && !w->stopping)
+    if (w->http_uncommitted > 0)
         batch_commit(w);
 }
 
@@ -581,11 +581,40 @@ on_commit_timer(struct ev_loop *loop, ev_timer *timer, int revents)
 }
 
 static void
+on_stop_deadline(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    ks_worker_t *w = timer->data;
+
+    (void)revents;
+    ks_log_warning("%zu http call%s still under way after %.1f s: left to the partition's next owner",
+                   w->http_active, w->http_active == 1 ? "" : "s", (double)w->cfg->shutdown_timeout_ms / 2000.);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* No more records are read; http calls under way may finish (for half of shutdownTimeout), then the
+ * batch commits and the consumer closes. A second request stops at once. */
+static void
 worker_stop(ks_worker_t *w, const char *why)
 {
-    ks_log_notice("%s: finishing the batch and closing the consumer", why);
+    double wait_s = (double)w->cfg->shutdown_timeout_ms / 2000.;
+
+    if (w->stopping) {
+        ks_log_notice("%s again: not waiting for the http calls under way", why);
+        ev_break(w->loop, EVBREAK_ALL);
+        return;
+    }
     w->stopping = true;
-    ev_break(w->loop, EVBREAK_ALL);
+    if (w->http_active == 0) {
+        ks_log_notice("%s: finishing the batch and closing the consumer", why);
+        ev_break(w->loop, EVBREAK_ALL);
+        return;
+    }
+    ks_log_notice("%s: waiting up to %.1f s for %zu http call%s under way, then finishing the batch", why, wait_s,
+                  w->http_active, w->http_active == 1 ? "" : "s");
+    batch_commit(w);                /* calls whose rows were in the open batch may start */
+    ev_timer_init(&w->stop_deadline, on_stop_deadline, wait_s, 0.);
+    w->stop_deadline.data = w;
+    ev_timer_start(w->loop, &w->stop_deadline);
 }
 
 static void
