@@ -18,7 +18,7 @@
  *             partition UA, RD_KAFKA_MSG_F_COPY, a 30 s timeout on every transactional call;
  *   consumer: group.id=PREFIX, isolation.level=read_committed, enable.auto.commit=false,
  *             auto.offset.reset=earliest, enable.partition.eof=false,
- *             queued.max.messages.kbytes=16384, fetch.max.bytes=3145728, fetch.wait.max.ms=50, the eager
+ *             queued.max.messages.kbytes=8192, fetch.max.bytes=3145728, fetch.wait.max.ms=50, the eager
  *             default assignor; a revocation ends the open transaction before the partitions go
  *             (this pipe commits it, the worker aborts it);
  *   topics:   max.message.bytes=16 MiB.
@@ -327,7 +327,7 @@ consumer_setup(pipe_t *p, const char *bootstrap, const char *group)
     set(conf, "enable.auto.commit", "false");
     set(conf, "auto.offset.reset", "earliest");
     set(conf, "enable.partition.eof", "false");
-    set(conf, "queued.max.messages.kbytes", "16384");
+    set(conf, "queued.max.messages.kbytes", "8192");
     set(conf, "fetch.max.bytes", "3145728");
     set(conf, "fetch.wait.max.ms", "50");
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
