@@ -36,22 +36,8 @@ sensor() {
   local name=$1 event=$2 path=$3
   shift 3
   {
+    pl_http_sensor "$name" "$event" "$url$path" 1
     cat <<YAML
-apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata:
-  name: $name
-spec:
-  dependencies:
-    - name: $event
-      eventSourceName: demo
-      eventName: $event
-  triggers:
-    - template:
-        name: call
-        http:
-          url: $url$path
-          timeout: 1
           headers:
             X-Test: hello
           secureHeaders:

@@ -40,23 +40,7 @@ sensor() {
   local name=$1 event=$2
   shift 2
   {
-    cat <<YAML
-apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata:
-  name: $name
-spec:
-  dependencies:
-    - name: $event
-      eventSourceName: demo
-      eventName: $event
-  triggers:
-    - template:
-        name: call
-        http:
-          url: $url/$name
-          timeout: 5
-YAML
+    pl_http_sensor "$name" "$event" "$url/$name" 5
     for line in "$@"; do echo "          $line"; done
   } >"$KS_TMP/sensors/$name.yaml"
 }

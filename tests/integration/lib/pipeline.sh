@@ -67,6 +67,28 @@ batchSize: 1000
 YAML
 }
 
+# pl_http_sensor NAME EVENT URL TIMEOUT: the head of a sensor whose one http trigger, "call", fires
+# on EVENT alone (source demo), down to its http block's timeout; callers append the block's other keys.
+pl_http_sensor() {
+  cat <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata:
+  name: $1
+spec:
+  dependencies:
+    - name: $2
+      eventSourceName: demo
+      eventName: $2
+  triggers:
+    - template:
+        name: call
+        http:
+          url: $3
+          timeout: $4
+YAML
+}
+
 # pl_start VAR LOG CONFIG [NAME=VALUE...]: starts one worker alone in the foreground (`ksensord -w 0`,
 # no supervisor; its log appended to LOG, environment additions as for env(1)); its pid goes to VAR.
 pl_start() {
