@@ -592,17 +592,12 @@ on_stop_deadline(struct ev_loop *loop, ev_timer *timer, int revents)
 }
 
 /* No more records are read; http calls under way may finish (for half of shutdownTimeout), then the
- * batch commits and the consumer closes. A second request stops at once. */
+ * batch commits and the consumer closes. */
 static void
 worker_stop(ks_worker_t *w, const char *why)
 {
     double wait_s = (double)w->cfg->shutdown_timeout_ms / 2000.;
 
-    if (w->stopping) {
-        ks_log_notice("%s again: not waiting for the http calls under way", why);
-        ev_break(w->loop, EVBREAK_ALL);
-        return;
-    }
     w->stopping = true;
     if (w->http_active == 0) {
         ks_log_notice("%s: finishing the batch and closing the consumer", why);
@@ -617,12 +612,21 @@ worker_stop(ks_worker_t *w, const char *why)
     ev_timer_start(w->loop, &w->stop_deadline);
 }
 
+/* A second signal stops at once. (Ctrl-C reaches the supervisor and its workers alike; the
+ * supervisor's end-of-file that follows is not a second request.) */
 static void
 on_stop_signal(struct ev_loop *loop, ev_signal *sig, int revents)
 {
-    (void)loop;
+    ks_worker_t *w = sig->data;
+    const char  *name = sig->signum == SIGTERM ? "SIGTERM" : "SIGINT";
+
     (void)revents;
-    worker_stop(sig->data, sig->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (!w->stopping) {
+        worker_stop(w, name);
+        return;
+    }
+    ks_log_notice("%s again: not waiting for the http calls under way", name);
+    ev_break(loop, EVBREAK_ALL);
 }
 
 static void
@@ -701,7 +705,8 @@ on_supervisor(struct ev_loop *loop, ev_io *io, int revents)
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
         return;
     ev_io_stop(loop, io);
-    worker_stop(io->data, "the supervisor asks this worker to stop");
+    if (!((ks_worker_t *)io->data)->stopping)
+        worker_stop(io->data, "the supervisor asks this worker to stop");
 }
 
 /* Waits until no transaction that sent offsets for these partitions is pending: with read_committed,

@@ -16,9 +16,10 @@
 #     recorded as unknown); at least once calls again after a crash between the 2xx and the ledger,
 #     with the same Idempotency-Key;
 #   - a stop waits for the calls under way (half of shutdownTimeout), records their outcomes, and
-#     leaves what still hangs then to the next owner.
+#     leaves what still hangs then to the next owner; Ctrl-C (SIGINT to the supervisor and its
+#     worker at once) is one request, not two: the call still finishes.
 set -euo pipefail
-. "$KS_TOP/tests/integration/lib/pipeline.sh"
+. "$KS_TOP/tests/integration/lib/supervisor.sh"
 
 "$KS_BUILD/kshttpd" "$KS_TMP/http.port" "$KS_TMP/requests.jsonl" &
 PL_LIVE[$!]=$KS_TMP/kshttpd.log
@@ -221,3 +222,24 @@ pl_stop "$sw"
 [[ $(sledger | tr '\n' ' ') == "stopping|done|1|200 stuck|unknown|1| " ]] || pl_fail "ledger after the restart: $(sledger | tr '\n' ' ')"
 (($(stop_calls) == 2)) || pl_fail "$(stop_calls) calls after the restart, expected the 2 made before the stop"
 pl_say "stop: waited for the call answered within half of shutdownTimeout (done), left the hanging one (unknown after the restart, not repeated)"
+
+# Ctrl-C in a terminal: SIGINT reaches the supervisor and its worker at once; the end-of-file the
+# supervisor then sends the worker is the same request, not a second one, so the call still finishes
+cc=ctrlc-$RANDOM
+mkdir -p "$KS_TMP/ctrlc"
+sed 's|/delay/1000/stopping|/delay/1000/ctrlc|; s/name: stopping/name: ctrlc/' "$KS_TMP/stop/stopping.yaml" >"$KS_TMP/ctrlc/ctrlc.yaml"
+sv_config "$KS_TMP/ctrlc.yaml" "$cc" 1 1 "$KS_TMP/ctrlc/*.yaml"
+echo "secretsDir: \"$KS_TMP/secrets\"" >>"$KS_TMP/ctrlc.yaml"
+pl_topic "$cc-events" 1
+sv_start sup "$KS_TMP/ctrlc.log" "$KS_TMP/ctrlc.yaml"
+sv_ready "$KS_TMP/ctrlc.log" 1 1 60
+pl_event ctrlc-b blue '{"n":1}' >"$KS_TMP/ctrlc.tsv"
+pl_produce "$cc-events" "$KS_TMP/ctrlc.tsv"
+ctrlc_in_flight() { [[ -n $(jq -c 'select(.event == "ctrlc-b")' "$req") ]]; }
+pl_until 60 "the call in flight" ctrlc_in_flight
+kill -INT "$sup" "$(sv_worker_pid "$KS_TMP/ctrlc.log" 0)"
+pl_wait_exit "$sup" 30 || pl_fail "ksensord did not exit within 30 s of SIGINT"
+((PL_RC == 0)) || pl_fail "ksensord exited $PL_RC after SIGINT"
+cledger=$(sqlite3 -readonly -separator '|' "$KS_TMP/$cc/data/$cc-action-0.db" "SELECT status, attempts, last_status FROM ledger")
+[[ $cledger == "done|1|200" ]] || pl_fail "ledger after Ctrl-C: $cledger"
+pl_say "Ctrl-C: supervisor and worker signalled at once, the call under way still recorded done"
