@@ -136,7 +136,8 @@ struct ks_worker {
  * returns 0; fatal errors exit the process (status 3) for the supervisor to respawn it. */
 int  ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opts_t *opts)
     __attribute__((warn_unused_result));
-/* A configuration with what every Kafka handle shares: brokers, TLS, SASL, user properties; exits
+/* A configuration with what every Kafka handle shares: brokers, TLS, SASL, user properties, and
+ * librdkafka's log lines written through ks_log ("librdkafka NAME FAC: …"); exits
  * (status 3) on a property librdkafka refuses or an unreadable SASL password file. */
 rd_kafka_conf_t *ks_kafka_conf(const ks_config_t *cfg, const char *brokers);
 /* ks_kafka_conf() for the worker's event bus (the embedded broker's address when there is one). */

@@ -153,11 +153,26 @@ ks_worker_conf(const ks_worker_t *w)
     return ks_kafka_conf(w->cfg, w->brokers);
 }
 
+/* librdkafka's own lines (from its threads) join ours, so a daemon's log file has them. eventbus
+ * .librdkafka goes to every handle, so "a consumer property, ignored by this producer" is expected:
+ * debug, not warning. */
+static void
+kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    ks_log_level_t ours = level <= 3 ? KS_LOG_ERROR : level == 4 ? KS_LOG_WARNING : level == 5 ? KS_LOG_NOTICE
+                        : level == 6 ? KS_LOG_INFO : KS_LOG_DEBUG;
+
+    if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this") != NULL)
+        ours = KS_LOG_DEBUG;
+    ks_log_write(ours, "librdkafka %s %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
 rd_kafka_conf_t *
 ks_kafka_conf(const ks_config_t *cfg, const char *brokers)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
+    rd_kafka_conf_set_log_cb(conf, kafka_log);
     set_conf(conf, "bootstrap.servers", brokers);
     if (cfg->eventbus.tls.enabled || cfg->eventbus.sasl.mechanism[0] != '\0')
         set_conf(conf, "security.protocol", cfg->eventbus.tls.enabled
