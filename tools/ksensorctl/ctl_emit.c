@@ -426,7 +426,6 @@ ctl_emit(int argc, char **argv)
         goto out;
     o.brokers = addr;
 
-    ks_log_setup("ksensorctl", -1, KS_LOG_WARNING, false);     /* ks_kafka_conf()'s messages */
     conf = ks_kafka_conf(cfg, o.brokers);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);

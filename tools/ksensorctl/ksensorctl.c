@@ -86,6 +86,8 @@ main(int argc, char **argv)
                sqlite3_libversion());
         return CTL_OK;
     }
+    /* what the shared code logs (librdkafka's lines among it): warnings and errors, as ksensorctl */
+    ks_log_setup("ksensorctl", -1, KS_LOG_WARNING, false);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
