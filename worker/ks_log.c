@@ -44,8 +44,17 @@ ks_log_open(const char *path)
             return -1;
         }
     }
-    if (log_state.fd != STDERR_FILENO && log_state.fd != fd)
-        close(log_state.fd);
+    /* Reopening swaps the file under the same descriptor (dup3): librdkafka's threads log too, and
+     * a descriptor closed under one of them could be reused by another file before it writes. */
+    if (log_state.fd != STDERR_FILENO && fd != STDERR_FILENO && log_state.fd != fd) {
+        if (dup3(fd, log_state.fd, O_CLOEXEC) < 0) {
+            ks_log_error("dup3 of the reopened log file failed: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+        return 0;
+    }
     log_state.fd = fd;
     return 0;
 }

@@ -64,18 +64,43 @@ START_TEST(test_json)
 }
 END_TEST
 
+/* The descriptor open on path (-1 if none), from /proc/self/fd. */
+static int
+fd_of(const char *path)
+{
+    char link[64], target[700];
+
+    for (int fd = 0; fd < 1024; fd++) {
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        if ((n = readlink(link, target, sizeof(target) - 1)) > 0) {
+            target[n] = '\0';
+            if (strcmp(target, path) == 0)
+                return fd;
+        }
+    }
+    return -1;
+}
+
 START_TEST(test_reopen)
 {
     char path[600], moved[600];
+    int  fd;
 
     snprintf(path, sizeof(path), "%s/r.log", unit_tmpdir());
     snprintf(moved, sizeof(moved), "%s/r.log.1", unit_tmpdir());
     ks_log_setup("supervisor", -1, KS_LOG_INFO, false);
     ck_assert_int_eq(ks_log_open(path), 0);
     ks_log_info("before rotation");
+    fd = fd_of(path);
+    ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(rename(path, moved), 0);
     ck_assert_int_eq(ks_log_open(path), 0);
     ks_log_info("after rotation");
+    /* the same descriptor now names the new file (other threads never see it closed), none the old */
+    ck_assert_int_eq(fd_of(path), fd);
+    ck_assert_int_eq(fd_of(moved), -1);
     ck_assert_ptr_nonnull(strstr(slurp(path), "after rotation"));
     ck_assert_ptr_null(strstr(slurp(path), "before rotation"));
     ck_assert_ptr_nonnull(strstr(slurp(moved), "before rotation"));
