@@ -903,8 +903,9 @@ kafka_setup(ks_worker_t *w)
     /* Read-ahead: librdkafka queues up to 64 MB by default; held state is meant to live in SQLite
      * and a worker in 64 MiB, so keep it smaller. Not too small: librdkafka 2.0.2 looks at a full
      * queue again only once a second (its broker thread's fixed wait; draining the queue wakes
-     * nothing), so a worker reads at most this much per second. On 1,000 sensors (make bench):
-     * 4 MB drained about 4,000 events/s, 8 MB 13,400 at 55 MB RSS, 16 MB 16,000 at 80 MB.
+     * nothing), so a worker reads at most this much per second. Measured draining (make bench):
+     * 4 MB held example-1 to about 4,000 events/s; on 1,000 sensors 8 MB drains 13,400/s at 55 MB
+     * RSS, 16 MB 16,000/s at 80 MB.
      * fetch.max.bytes bounds how far one fetch overshoots it. */
     if (!user_set(w->cfg, "queued.max.messages.kbytes"))
         set_conf(conf, "queued.max.messages.kbytes", "8192");
