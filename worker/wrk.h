@@ -93,6 +93,7 @@ struct ks_worker {
     ev_timer             commit_timer;
     ev_signal            sigterm, sigint, sigusr1;
     bool                 stopping;
+    int                  stop_signals;      /* SIGTERM/SIGINT received: the second stops at once */
     int                  sup_fd;            /* -1 when not supervised */
     ev_io                sup_io;
     ev_timer             report_timer;

@@ -627,8 +627,8 @@ worker_stop(ks_worker_t *w, const char *why)
     ev_timer_start(w->loop, &w->stop_deadline);
 }
 
-/* A second signal stops at once. (Ctrl-C reaches the supervisor and its workers alike; the
- * supervisor's end-of-file that follows is not a second request.) */
+/* A second signal stops at once. Ctrl-C reaches the supervisor and its workers alike, so the
+ * supervisor's end-of-file comes with the first signal, in either order: it is not a second one. */
 static void
 on_stop_signal(struct ev_loop *loop, ev_signal *sig, int revents)
 {
@@ -636,12 +636,12 @@ on_stop_signal(struct ev_loop *loop, ev_signal *sig, int revents)
     const char  *name = sig->signum == SIGTERM ? "SIGTERM" : "SIGINT";
 
     (void)revents;
-    if (!w->stopping) {
+    if (++w->stop_signals > 1) {
+        ks_log_notice("%s again: not waiting for the http calls under way", name);
+        ev_break(loop, EVBREAK_ALL);
+    } else if (!w->stopping) {
         worker_stop(w, name);
-        return;
     }
-    ks_log_notice("%s again: not waiting for the http calls under way", name);
-    ev_break(loop, EVBREAK_ALL);
 }
 
 static void

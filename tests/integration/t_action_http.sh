@@ -223,23 +223,32 @@ pl_stop "$sw"
 (($(stop_calls) == 2)) || pl_fail "$(stop_calls) calls after the restart, expected the 2 made before the stop"
 pl_say "stop: waited for the call answered within half of shutdownTimeout (done), left the hanging one (unknown after the restart, not repeated)"
 
-# Ctrl-C in a terminal: SIGINT reaches the supervisor and its worker at once; the end-of-file the
-# supervisor then sends the worker is the same request, not a second one, so the call still finishes
-cc=ctrlc-$RANDOM
+# Ctrl-C in a terminal: SIGINT reaches the supervisor and its worker at once, and the end-of-file the
+# supervisor then sends the worker comes before or after the worker's own SIGINT. Either way it is
+# one request, not two: the call under way still finishes. Both orders, each on its own pool.
 mkdir -p "$KS_TMP/ctrlc"
 sed 's|/delay/1000/stopping|/delay/1000/ctrlc|; s/name: stopping/name: ctrlc/' "$KS_TMP/stop/stopping.yaml" >"$KS_TMP/ctrlc/ctrlc.yaml"
-sv_config "$KS_TMP/ctrlc.yaml" "$cc" 1 1 "$KS_TMP/ctrlc/*.yaml"
-echo "secretsDir: \"$KS_TMP/secrets\"" >>"$KS_TMP/ctrlc.yaml"
-pl_topic "$cc-events" 1
-sv_start sup "$KS_TMP/ctrlc.log" "$KS_TMP/ctrlc.yaml"
-sv_ready "$KS_TMP/ctrlc.log" 1 1 60
-pl_event ctrlc-b blue '{"n":1}' >"$KS_TMP/ctrlc.tsv"
-pl_produce "$cc-events" "$KS_TMP/ctrlc.tsv"
-ctrlc_in_flight() { [[ -n $(jq -c 'select(.event == "ctrlc-b")' "$req") ]]; }
-pl_until 60 "the call in flight" ctrlc_in_flight
-kill -INT "$sup" "$(sv_worker_pid "$KS_TMP/ctrlc.log" 0)"
-pl_wait_exit "$sup" 30 || pl_fail "ksensord did not exit within 30 s of SIGINT"
-((PL_RC == 0)) || pl_fail "ksensord exited $PL_RC after SIGINT"
-cledger=$(sqlite3 -readonly -separator '|' "$KS_TMP/$cc/data/$cc-action-0.db" "SELECT status, attempts, last_status FROM ledger")
-[[ $cledger == "done|1|200" ]] || pl_fail "ledger after Ctrl-C: $cledger"
-pl_say "Ctrl-C: supervisor and worker signalled at once, the call under way still recorded done"
+ctrlc_run() {     # ctrlc_run FIRST SECOND: "worker" or "supervisor", the one signalled first
+  local first=$1 second=$2 cc=ctrlc-$1-$RANDOM log=$KS_TMP/ctrlc-$1.log pid wpid
+  sv_config "$KS_TMP/$cc.yaml" "$cc" 1 1 "$KS_TMP/ctrlc/*.yaml"
+  echo "secretsDir: \"$KS_TMP/secrets\"" >>"$KS_TMP/$cc.yaml"
+  pl_topic "$cc-events" 1
+  sv_start pid "$log" "$KS_TMP/$cc.yaml"
+  sv_ready "$log" 1 1 60
+  wpid=$(sv_worker_pid "$log" 0)
+  pl_event "$cc" blue '{"n":1}' >"$KS_TMP/$cc.tsv"
+  pl_produce "$cc-events" "$KS_TMP/$cc.tsv"
+  in_flight() { [[ -n $(jq -c --arg e "$cc" 'select(.event == $e)' "$req") ]]; }
+  pl_until 60 "the call in flight" in_flight
+  declare -A target=([worker]=$wpid [supervisor]=$pid)
+  kill -INT "${target[$first]}"
+  pl_until 10 "the worker stopping" grep -q "worker/0\[$wpid\]: .*waiting up to" "$log"
+  kill -INT "${target[$second]}"
+  pl_wait_exit "$pid" 30 || pl_fail "ksensord did not exit within 30 s of SIGINT"
+  ((PL_RC == 0)) || pl_fail "ksensord exited $PL_RC after SIGINT"
+  cledger=$(sqlite3 -readonly -separator '|' "$KS_TMP/$cc/data/$cc-action-0.db" "SELECT status, attempts, last_status FROM ledger")
+  [[ $cledger == "done|1|200" ]] || pl_fail "ledger after Ctrl-C ($first first): $cledger"
+}
+ctrlc_run worker supervisor
+ctrlc_run supervisor worker
+pl_say "Ctrl-C: supervisor and worker signalled, in either order: the call under way still recorded done"
