@@ -7,11 +7,11 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "ks_log.h"
-#include "sensor_load.h"
-#include "sup_config.h"
+#include "core/log.h"
+#include "sensor/load.h"
+#include "core/config.h"
 #include "sup_supervisor.h"
-#include "wrk.h"
+#include "pipeline/worker.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "sensor.h"
-#include "sup_config.h"
+#include "sensor/sensor.h"
+#include "core/config.h"
 
 typedef struct ks_embedded {
     pid_t pid;

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ks_diag.h"
-#include "ks_log.h"
-#include "ks_mem.h"
+#include "core/diag.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define HTTP_MAX_CONNS 64       /* beyond this, a new connection is accepted and closed at once */
 #define HTTP_MAX_HEAD  8192     /* request line and headers; longer is answered with 431 */

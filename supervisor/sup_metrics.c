@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ks_mem.h"
+#include "core/mem.h"
 
 /* The worker and sensor modules each keep a private buffer like this one; there is no shared one. */
 typedef struct metrics_buf {

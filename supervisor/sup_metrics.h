@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ks_report.h"
+#include "core/report.h"
 
 typedef struct ks_sup_stats {
     uint32_t generation;                /* current configuration generation, 1 at start */

@@ -15,9 +15,9 @@
 #include <ev.h>
 #include <systemd/sd-daemon.h>
 
-#include "ks_log.h"
-#include "ks_mem.h"
-#include "sensor_load.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "sensor/load.h"
 #include "sup_daemon.h"
 #include "sup_embedded.h"
 #include "sup_http.h"

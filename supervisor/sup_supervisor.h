@@ -11,8 +11,8 @@
 
 #include <stdbool.h>
 
-#include "sensor.h"
-#include "sup_config.h"
+#include "sensor/sensor.h"
+#include "core/config.h"
 
 /* Loads a configuration and every sensor it names, as `ksensord -t`, the start and SIGHUP do.
  * Returns 0 with *cfg and *pool (indexed) set, or -1 with every problem in diag, sorted per file,

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ks_log.h"
-#include "ks_mem.h"
-#include "wrk.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "pipeline/worker.h"
 
 #define BACKOFF_FIRST_S   0.1       /* the first respawn after an unexpected exit */
 #define BACKOFF_MAX_S     30.0

@@ -16,9 +16,9 @@
 
 #include <ev.h>
 
-#include "ks_report.h"
-#include "sensor.h"
-#include "sup_config.h"
+#include "core/report.h"
+#include "sensor/sensor.h"
+#include "core/config.h"
 
 typedef struct ks_workers ks_workers_t;
 

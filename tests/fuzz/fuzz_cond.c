@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sensor_cond.h"
+#include "sensor/cond.h"
 
 static const char *const deps[] = { "a", "b", "c", "dep-1", "dep.2", "x_y" };
 

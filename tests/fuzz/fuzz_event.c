@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ks_base64.h"
-#include "ks_json_scan.h"
-#include "sensor_event.h"
+#include "core/base64.h"
+#include "core/json_scan.h"
+#include "sensor/event.h"
 
 #define MAX_HEADERS 10
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "sensor_load.h"
+#include "sensor/load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-/* Every tests/unit/test_NAME.c defines Suite *suite_NAME(void); the build lists them in unit_suites.h. */
+/* Every tests/unit/LAYER/test_NAME.c defines Suite *suite_NAME(void); the build lists them in unit_suites.h. */
 #define KS_SUITE(name) Suite *suite_##name(void);
 #include "unit_suites.h"
 #undef KS_SUITE

@@ -9,8 +9,8 @@
 
 #include <jansson.h>
 
-#include "sensor_eval.h"
-#include "sensor_load.h"
+#include "sensor/eval.h"
+#include "sensor/load.h"
 
 static size_t firings;
 

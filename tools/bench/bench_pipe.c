@@ -11,7 +11,7 @@
  * leaves the group and exits 0. It measures nothing: the caller times the drain from outside
  * (kstool drained BOOTSTRAP PREFIX EVENT_TOPIC PREFIX-trigger PREFIX-action).
  *
- * Mirrored from the worker (worker/wrk_worker.c kafka_setup, batch_commit, wrk_topics.c):
+ * Mirrored from the worker (worker/pipeline/: worker.c, batch.c, topics.c):
  *   producer: transactional.id per process (PREFIX-HOST-PID here, pool-instance there),
  *             transaction.timeout.ms=60000, retry.backoff.ms=10, message.max.bytes=16 MiB,
  *             linger.ms and the partitioner left at librdkafka's defaults, keyed records to

@@ -8,8 +8,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "sensor.h"
-#include "sup_config.h"
+#include "sensor/sensor.h"
+#include "core/config.h"
 
 #define CTL_OK      0
 #define CTL_PROBLEM 1

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "sensor_load.h"
+#include "sensor/load.h"
 
 static void
 check_usage(FILE *out)

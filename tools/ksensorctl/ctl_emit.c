@@ -16,18 +16,18 @@
 #include <librdkafka/rdkafka.h>
 
 #include "ctl.h"
-#include "ks_diag.h"
-#include "ks_log.h"
-#include "ks_mem.h"
-#include "sensor_event.h"
-#include "sup_config.h"
-#include "wrk.h"
+#include "core/diag.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "sensor/event.h"
+#include "core/config.h"
+#include "pipeline/worker.h"
 
 #define DEFAULT_CONFIG   KS_SYSCONFDIR "/ksensord.yaml"
 #define EMIT_TIMEOUT_MS  10000      /* for the metadata request, and again for the final flush */
 #define EMIT_MAX_COUNT   1000000
 #define EMIT_MAX_REPORTS 10         /* failed events named one by one on stderr */
-/* jansson flags as the model reads data (sensor_event.c): \u0000 is legal JSON, and an integer
+/* jansson flags as the model reads data (event.c): \u0000 is legal JSON, and an integer
  * beyond 64 bits is a number, not an error; any JSON value may be the data. */
 #define EMIT_JSON_FLAGS  (JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL)
 

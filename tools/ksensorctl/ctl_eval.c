@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "sensor_eval.h"
-#include "sensor_load.h"
+#include "sensor/eval.h"
+#include "sensor/load.h"
 
 typedef struct eval_out {
     size_t firings;

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "ks_mem.h"
-#include "sensor_load.h"
-#include "sup_config.h"
+#include "core/mem.h"
+#include "sensor/load.h"
+#include "core/config.h"
 #include "sup_supervisor.h"
-#include "wrk.h"
+#include "pipeline/worker.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 #define KAFKA_TIMEOUT  10000

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "sensor_load.h"
+#include "sensor/load.h"
 #include "sup_supervisor.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"

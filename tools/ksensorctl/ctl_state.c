@@ -15,8 +15,8 @@
 #include <sqlite3.h>
 
 #include "ctl.h"
-#include "ks_diag.h"
-#include "sup_config.h"
+#include "core/diag.h"
+#include "core/config.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 

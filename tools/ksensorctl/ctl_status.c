@@ -15,8 +15,8 @@
 #include <curl/curl.h>
 
 #include "ctl.h"
-#include "ks_mem.h"
-#include "sup_config.h"
+#include "core/mem.h"
+#include "core/config.h"
 
 #define DEFAULT_CONFIG  KS_SYSCONFDIR "/ksensord.yaml"
 #define HTTP_TIMEOUT_MS 2000

@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 
 #include "ctl.h"
-#include "wrk_store.h"
+#include "pipeline/store.h"
 
 /* The number of the newest schema/NNN_*.sql this build knows. */
 static int

@@ -1,0 +1,490 @@
+/* trigger_stage.c — a trigger task: one partition of <pool>-trigger with its SQLite file.
+ *
+ * Each record brings an event for one dependency of one trigger: it replaces the event held for that
+ * dependency (after conditionsReset dropped older ones), and when the condition holds the trigger
+ * fires — every held event goes to the action topic as one firing and the state clears. Every
+ * trigger changed in a batch writes its whole state to the compacted <pool>-state topic (same
+ * partition) in the batch's transaction; the file records how far it has applied that changelog, so
+ * a task opened on any host restores from Kafka whatever its file lacks. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "sensor/state.h"
+#include "pipeline/worker.h"
+#include "pipeline/crash.h"
+#include "pipeline/store.h"
+
+#define RESTORE_TIMEOUT_S 120
+
+enum {
+    ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_FIRING, ST_SET_POSITION,
+    ST_GET_POSITION, ST_HELD_BYTES, ST_COUNT
+};
+
+static const char *const statements[ST_COUNT] = {
+    [ST_UPSERT] = "INSERT INTO held (sensor, trigger, dependency, held_at, source, event) VALUES (?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (sensor, trigger, dependency) DO UPDATE SET held_at = excluded.held_at, "
+                  "source = excluded.source, event = excluded.event",
+    [ST_HELD_DEPS] = "SELECT dependency FROM held WHERE sensor = ? AND trigger = ?",
+    [ST_HELD_ALL] = "SELECT dependency, held_at, source, event FROM held WHERE sensor = ? AND trigger = ? "
+                    "ORDER BY held_at, dependency",
+    [ST_DELETE] = "DELETE FROM held WHERE sensor = ? AND trigger = ?",
+    [ST_DELETE_OLDER] = "DELETE FROM held WHERE sensor = ? AND trigger = ? AND held_at <= ?",
+    [ST_FIRING] = "INSERT OR REPLACE INTO firings (id, sensor, trigger, fired_at, events) VALUES (?, ?, ?, ?, ?)",
+    [ST_SET_POSITION] = "INSERT OR REPLACE INTO position (name, value) VALUES ('changelog', ?)",
+    [ST_GET_POSITION] = "SELECT value FROM position WHERE name = 'changelog'",
+    [ST_HELD_BYTES] = "SELECT coalesce(sum(length(event)), 0) FROM held WHERE sensor = ? AND trigger = ? "
+                      "AND dependency <> ?",
+};
+
+struct ks_trigger_task {
+    ks_worker_t         *w;
+    ks_topic_set_t      *set;
+    int32_t              partition;
+    sqlite3             *db;
+    sqlite3_stmt        *st[ST_COUNT];
+    bool                 in_txn;
+    int64_t              changelog_next;    /* next changelog offset; what the file has applied */
+    int64_t              delivered_next;    /* from this batch's delivery reports, or -1 */
+    const ks_trigger_t **changed;           /* triggers whose state this batch changed */
+    size_t               nchanged, capchanged;
+};
+
+static void
+bind_names(sqlite3_stmt *st, const char *sensor, const char *trigger)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, sensor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, trigger, -1, SQLITE_STATIC);
+}
+
+static int
+step_done(ks_trigger_task_t *task, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        ks_log_error("trigger task %s/%d: %s", task->set->trigger, task->partition, sqlite3_errmsg(task->db));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+task_begin(ks_trigger_task_t *task)
+{
+    if (task->in_txn)
+        return 0;
+    if (ks_store_exec(task->db, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    task->in_txn = true;
+    task->delivered_next = -1;
+    return 0;
+}
+
+/* Replaces a trigger's held rows with a changelog value ({"held":[…]}; NULL, a tombstone, clears). */
+static int
+apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const void *value, size_t len)
+{
+    char         sensor[300], *slash;
+    json_t      *doc, *held;
+    size_t       i;
+    json_t      *row;
+    int          rc = 0;
+
+    snprintf(sensor, sizeof(sensor), "%.*s", (int)klen, key);
+    if ((slash = strchr(sensor, '/')) == NULL)
+        return 0;
+    *slash = '\0';
+    bind_names(task->st[ST_DELETE], sensor, slash + 1);
+    if (step_done(task, task->st[ST_DELETE]) != 0)
+        return -1;
+    if (value == NULL)
+        return 0;
+    doc = json_loadb(value, len, 0, NULL);
+    held = json_object_get(doc, "held");
+    json_array_foreach(held, i, row) {
+        sqlite3_stmt *st = task->st[ST_UPSERT];
+        const char   *event = json_string_value(json_object_get(row, "event"));
+
+        bind_names(st, sensor, slash + 1);
+        sqlite3_bind_text(st, 3, json_string_value(json_object_get(row, "dependency")), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(row, "held_at")));
+        sqlite3_bind_text(st, 5, json_string_value(json_object_get(row, "source")), -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 6, event, event ? (int)strlen(event) : 0, SQLITE_STATIC);
+        if ((rc = step_done(task, st)) != 0)
+            break;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed). */
+static int
+restore(ks_trigger_task_t *task)
+{
+    ks_worker_t                     *w = task->w;
+    rd_kafka_conf_t                 *conf = ks_worker_conf(w);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_t                      *rk;
+    char                             err[512];
+    int64_t                          low = 0, high = 0, applied = 0;
+    time_t                           deadline = time(NULL) + RESTORE_TIMEOUT_S;
+    int                              rc = -1;
+
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", "ksensor-restore", err, sizeof(err));
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (rk == NULL) {
+        ks_log_error("restore: rd_kafka_new failed: %s", err);
+        rd_kafka_topic_partition_list_destroy(parts);
+        return -1;
+    }
+    if (rd_kafka_query_watermark_offsets(rk, task->set->state, task->partition, &low, &high, 30000) != 0) {
+        ks_log_error("restore: cannot read the offsets of %s/%d", task->set->state, task->partition);
+        goto done;
+    }
+    if (task->changelog_next >= high) {
+        rc = 0;
+        goto done;
+    }
+    rd_kafka_topic_partition_list_add(parts, task->set->state, task->partition)->offset =
+        task->changelog_next > low ? task->changelog_next : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    if (task_begin(task) != 0)
+        goto done;
+    while (time(NULL) < deadline) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 1000);
+
+        if (msg == NULL)
+            continue;
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            task->changelog_next = msg->offset;
+            rd_kafka_message_destroy(msg);
+            rc = 0;
+            break;
+        }
+        if (msg->err) {
+            ks_log_error("restore: %s", rd_kafka_message_errstr(msg));
+            rd_kafka_message_destroy(msg);
+            break;
+        }
+        if (apply_changelog(task, msg->key, msg->key_len, msg->payload, msg->len) != 0) {
+            rd_kafka_message_destroy(msg);
+            break;
+        }
+        task->changelog_next = msg->offset + 1;
+        applied++;
+        rd_kafka_message_destroy(msg);
+    }
+    if (rc == 0) {
+        sqlite3_stmt *st = task->st[ST_SET_POSITION];
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, task->changelog_next);
+        rc = step_done(task, st) == 0 && ks_store_exec(task->db, "COMMIT") == 0 ? 0 : -1;
+        task->in_txn = false;
+        w->stats.restores++;
+        w->stats.restored_records += (uint64_t)applied;
+        ks_log_info("trigger task %s/%d: restored %lld changelog records (up to offset %lld)", task->set->trigger,
+                    task->partition, (long long)applied, (long long)task->changelog_next);
+    } else {
+        ks_log_error("trigger task %s/%d: restore from %s did not complete", task->set->trigger, task->partition,
+                     task->set->state);
+        ks_trigger_task_rollback(task);
+    }
+done:
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+ks_trigger_task_t *
+ks_trigger_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition)
+{
+    ks_trigger_task_t *task = ks_calloc(1, sizeof(*task));
+    char               path[4096], err[512];
+
+    task->w = w;
+    task->set = set;
+    task->partition = partition;
+    task->delivered_next = -1;
+    if (mkdir(w->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        ks_log_error("mkdir(\"%s\") failed: %s", w->cfg->data_dir, strerror(errno));
+        free(task);
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, set->trigger, (int)partition);
+    task->db = ks_store_open(path, "trigger", err, sizeof(err));
+    if (task->db == NULL) {
+        ks_log_error("%s", err);
+        free(task);
+        return NULL;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        if ((task->st[i] = ks_store_prepare(task->db, statements[i])) == NULL) {
+            ks_trigger_task_close(task);
+            return NULL;
+        }
+    }
+    if (sqlite3_step(task->st[ST_GET_POSITION]) == SQLITE_ROW)
+        task->changelog_next = sqlite3_column_int64(task->st[ST_GET_POSITION], 0);
+    sqlite3_reset(task->st[ST_GET_POSITION]);
+    if (restore(task) != 0) {
+        ks_trigger_task_close(task);
+        return NULL;
+    }
+    return task;
+}
+
+void
+ks_trigger_task_close(ks_trigger_task_t *task)
+{
+    if (task == NULL)
+        return;
+    if (task->in_txn)
+        ks_trigger_task_rollback(task);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(task->st[i]);
+    sqlite3_close(task->db);
+    free(task->changed);
+    free(task);
+}
+
+static void
+mark_changed(ks_trigger_task_t *task, const ks_trigger_t *trig)
+{
+    for (size_t i = 0; i < task->nchanged; i++) {
+        if (task->changed[i] == trig)
+            return;
+    }
+    if (task->nchanged == task->capchanged) {
+        task->capchanged = task->capchanged ? task->capchanged * 2 : 16;
+        task->changed = ks_realloc(task->changed, task->capchanged * sizeof(*task->changed));
+    }
+    task->changed[task->nchanged++] = trig;
+}
+
+static int
+dependency_index(const ks_trigger_t *trig, const char *name, size_t len)
+{
+    for (size_t d = 0; d < trig->sensor->ndeps; d++) {
+        if (strlen(trig->sensor->deps[d].name) == len && memcmp(trig->sensor->deps[d].name, name, len) == 0)
+            return (int)d;
+    }
+    return -1;
+}
+
+/* The trigger fires: its held events become one firing on the action topic, and the state clears. */
+static int
+fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t *msg, const char *dep,
+     int64_t now_ms)
+{
+    ks_worker_t  *w = task->w;
+    sqlite3_stmt *st = task->st[ST_HELD_ALL];
+    const char   *deps[KS_SENSOR_MAX_DEPS], *events[KS_SENSOR_MAX_DEPS];
+    size_t        lens[KS_SENSOR_MAX_DEPS], n = 0, flen;
+    char         *id, *firing, *key;
+    json_t       *ids = json_object();
+    char         *ids_text;
+    int           rc;
+
+    bind_names(st, trig->sensor->name, trig->name);
+    while (sqlite3_step(st) == SQLITE_ROW && n < KS_SENSOR_MAX_DEPS) {
+        deps[n] = ks_strdup((const char *)sqlite3_column_text(st, 0));
+        lens[n] = (size_t)sqlite3_column_bytes(st, 3);
+        events[n] = ks_strndup(sqlite3_column_blob(st, 3), lens[n]);
+        n++;
+    }
+    sqlite3_reset(st);
+    id = ks_asprintf("%s/%s@%s/%d/%lld", trig->sensor->name, trig->name, task->set->trigger, (int)msg->partition,
+                     (long long)msg->offset);
+    firing = ks_firing_encode(id, trig, deps, events, lens, n, &flen);
+    key = ks_asprintf("%s/%s", trig->sensor->name, trig->name);
+    rc = ks_worker_produce(w, task->set->action, -1, key, firing, flen, ks_worker_headers(dep, id), NULL);
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = json_loadb(events[i], lens[i], 0, NULL);
+
+        json_object_set_new(ids, deps[i], json_incref(json_object_get(ev, "id")));
+        json_decref(ev);
+        free((char *)deps[i]);
+        free((char *)events[i]);
+    }
+    ids_text = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    if (rc == 0) {
+        st = task->st[ST_FIRING];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, trig->sensor->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, trig->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now_ms);
+        sqlite3_bind_text(st, 5, ids_text, -1, SQLITE_STATIC);
+        rc = step_done(task, st);
+    }
+    if (rc == 0) {
+        bind_names(task->st[ST_DELETE], trig->sensor->name, trig->name);
+        rc = step_done(task, task->st[ST_DELETE]);
+    }
+    w->stats.firings++;
+    free(ids_text);
+    free(key);
+    free(firing);
+    free(id);
+    return rc;
+}
+
+int
+ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message_t *msg)
+{
+    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len, NULL);
+    rd_kafka_headers_t *hdrs = NULL;
+    const void         *dname = NULL;
+    size_t              dlen = 0;
+    bool                held[KS_SENSOR_MAX_DEPS] = { false };
+    int64_t             now_ms, reset;
+    char                source[400], dep[256];
+    int                 d;
+    sqlite3_stmt       *st;
+
+    if (trig == NULL) {
+        ks_log_debug("trigger record %d/%lld for a trigger not hosted here (%.*s): skipped", (int)msg->partition,
+                     (long long)msg->offset, (int)msg->key_len, (const char *)msg->key);
+        return 0;
+    }
+    if (rd_kafka_message_headers(msg, &hdrs) != 0 || rd_kafka_header_get_last(hdrs, KS_DEP_HEADER, &dname, &dlen) != 0
+        || (d = dependency_index(trig, dname, dlen)) < 0)
+        return ks_worker_bad_record(w, msg, "no dependencyName header naming a dependency of the trigger");
+    snprintf(dep, sizeof(dep), "%.*s", (int)dlen, (const char *)dname);
+    if (task_begin(task) != 0)
+        return -1;
+
+    /* the trigger's held events travel whole in one changelog record and one firing */
+    st = task->st[ST_HELD_BYTES];
+    bind_names(st, trig->sensor->name, trig->name);
+    sqlite3_bind_text(st, 3, dep, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) + (int64_t)msg->len > KS_MAX_RECORD) {
+        sqlite3_reset(st);
+        return ks_worker_bad_record(w, msg, "the trigger's held events would exceed the record limit");
+    }
+    sqlite3_reset(st);
+
+    now_ms = rd_kafka_message_timestamp(msg, NULL);
+    if (now_ms < 0)
+        now_ms = (int64_t)time(NULL) * 1000;
+    reset = ks_state_last_reset(trig, now_ms / 1000);
+    if (reset != INT64_MIN) {
+        st = task->st[ST_DELETE_OLDER];
+        bind_names(st, trig->sensor->name, trig->name);
+        sqlite3_bind_int64(st, 3, reset * 1000);
+        if (step_done(task, st) != 0)
+            return -1;
+    }
+    snprintf(source, sizeof(source), "%s/%d/%lld", task->set->trigger, (int)msg->partition, (long long)msg->offset);
+    st = task->st[ST_UPSERT];
+    bind_names(st, trig->sensor->name, trig->name);
+    sqlite3_bind_text(st, 3, dep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_ms);
+    sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, msg->payload, (int)msg->len, SQLITE_STATIC);
+    if (step_done(task, st) != 0)
+        return -1;
+    mark_changed(task, trig);
+
+    st = task->st[ST_HELD_DEPS];
+    bind_names(st, trig->sensor->name, trig->name);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int h = dependency_index(trig, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+
+        if (h >= 0)
+            held[h] = true;
+    }
+    sqlite3_reset(st);
+    ks_crash_point("after-sqlite-apply");
+    if (!ks_cond_eval(trig->cond, held))
+        return 0;
+    return fire(task, trig, msg, dep, now_ms);
+}
+
+int
+ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task)
+{
+    for (size_t i = 0; i < task->nchanged; i++) {
+        const ks_trigger_t *trig = task->changed[i];
+        sqlite3_stmt       *st = task->st[ST_HELD_ALL];
+        json_t             *held = json_array(), *doc;
+        char               *key = ks_asprintf("%s/%s", trig->sensor->name, trig->name), *value = NULL;
+        int                 rc;
+
+        bind_names(st, trig->sensor->name, trig->name);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_array_append_new(held, json_pack("{s:s, s:I, s:s, s:s%}",
+                "dependency", (const char *)sqlite3_column_text(st, 0),
+                "held_at", (json_int_t)sqlite3_column_int64(st, 1),
+                "source", (const char *)sqlite3_column_text(st, 2),
+                "event", (const char *)sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
+        }
+        sqlite3_reset(st);
+        /* an empty state is written as {"held":[]}, never as a tombstone: compaction removes
+         * tombstones after delete.retention.ms, and a host that owned the partition long ago would
+         * then keep events that were cleared since */
+        doc = json_pack("{s:o}", "held", held);
+        value = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        rc = ks_worker_produce(w, task->set->state, task->partition, key, value, strlen(value),
+                               ks_worker_headers(NULL, NULL), task);
+        free(value);
+        free(key);
+        if (rc != 0)
+            return -1;
+    }
+    task->nchanged = 0;
+    return 0;
+}
+
+void
+ks_trigger_task_delivered(ks_trigger_task_t *task, int64_t offset)
+{
+    if (offset + 1 > task->delivered_next)
+        task->delivered_next = offset + 1;
+}
+
+int
+ks_trigger_task_commit(ks_trigger_task_t *task)
+{
+    if (!task->in_txn)
+        return 0;
+    if (task->delivered_next >= 0) {
+        sqlite3_stmt *st = task->st[ST_SET_POSITION];
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, task->delivered_next);
+        if (step_done(task, st) != 0)
+            return -1;
+        task->changelog_next = task->delivered_next;
+    }
+    if (ks_store_exec(task->db, "COMMIT") != 0)
+        return -1;
+    task->in_txn = false;
+    return 0;
+}
+
+void
+ks_trigger_task_rollback(ks_trigger_task_t *task)
+{
+    if (task->in_txn && ks_store_exec(task->db, "ROLLBACK") != 0)
+        ks_log_error("trigger task %s/%d: rollback failed", task->set->trigger, task->partition);
+    task->in_txn = false;
+    task->nchanged = 0;
+    task->delivered_next = -1;
+}
