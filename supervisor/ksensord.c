@@ -11,6 +11,7 @@
 #include "sensor/load.h"
 #include "core/config.h"
 #include "sup_supervisor.h"
+#include "actions/actions.h"
 #include "pipeline/worker.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
@@ -36,7 +37,8 @@ usage(FILE *out)
 static int
 run_worker_alone(const ks_config_t *cfg, const ks_pool_t *pool, int slot)
 {
-    ks_worker_opts_t opts = { .slot = slot, .generation = 1, .sup_fd = -1, .bootstrap = NULL };
+    ks_worker_opts_t opts = { .slot = slot, .generation = 1, .sup_fd = -1, .bootstrap = NULL,
+                              .executors = ks_action_executors };
 
     if (strcmp(cfg->eventbus.brokers, "embedded") == 0) {
         ks_log_error("-w needs a Kafka cluster: the embedded broker runs under the supervisor only");

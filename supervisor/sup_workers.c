@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "actions/actions.h"
 #include "pipeline/worker.h"
 
 #define BACKOFF_FIRST_S   0.1       /* the first respawn after an unexpected exit */
@@ -65,7 +66,7 @@ child_run(ks_slot_t *s, int fd)
 {
     ks_workers_t     *ws = s->ws;
     ks_worker_opts_t  opts = { .slot = s->index, .generation = ws->generation, .sup_fd = fd,
-                               .bootstrap = ws->bootstrap };
+                               .bootstrap = ws->bootstrap, .executors = ks_action_executors };
     sigset_t          all;
 
     for (int i = 0; i < ws->nslots; i++) {

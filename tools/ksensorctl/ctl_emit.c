@@ -21,7 +21,7 @@
 #include "core/mem.h"
 #include "sensor/event.h"
 #include "core/config.h"
-#include "pipeline/worker.h"
+#include "pipeline/kafka_conf.h"
 
 #define DEFAULT_CONFIG   KS_SYSCONFDIR "/ksensord.yaml"
 #define EMIT_TIMEOUT_MS  10000      /* for the metadata request, and again for the final flush */

@@ -16,7 +16,7 @@
 #include "sensor/load.h"
 #include "core/config.h"
 #include "sup_supervisor.h"
-#include "pipeline/worker.h"
+#include "pipeline/kafka_conf.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 #define KAFKA_TIMEOUT  10000

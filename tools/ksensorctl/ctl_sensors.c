@@ -10,8 +10,6 @@
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
 
-static const char *const kinds[] = { [KS_ACTION_LOG] = "log", [KS_ACTION_HTTP] = "http", [KS_ACTION_KAFKA] = "kafka" };
-
 static void
 sensors_usage(FILE *out)
 {
@@ -53,7 +51,7 @@ sensor_json(const ks_sensor_t *s)
                 json_array_append_new(uses, json_string(s->deps[d].name));
         }
         json_array_append_new(trigs, json_pack("{s:s, s:s, s:s, s:o, s:b}", "name", trig->name, "kind",
-                                               kinds[trig->kind], "conditions", conditions_of(trig),
+                                               ks_action_kind_name(trig->kind), "conditions", conditions_of(trig),
                                                "dependencies", uses, "atLeastOnce", trig->at_least_once));
     }
     return json_pack("{s:s, s:s, s:o, s:o}", "name", s->name, "file", s->file, "dependencies", deps,
@@ -107,7 +105,7 @@ ctl_sensors(int argc, char **argv)
                         len += (size_t)snprintf(deps + len, sizeof(deps) - len, "%s%s=%s:%s", len ? " " : "",
                                                 s->deps[d].name, s->deps[d].event_source, s->deps[d].event_name);
                 }
-                ctl_table_add(&t, (const char *const[]){ s->name, trig->name, kinds[trig->kind],
+                ctl_table_add(&t, (const char *const[]){ s->name, trig->name, ks_action_kind_name(trig->kind),
                                                          conditions_of(trig), deps });
             }
         }

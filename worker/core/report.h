@@ -12,6 +12,9 @@
 
 #define KS_REPORT_VERSION 1
 
+/* The status a worker exits with on an error it cannot recover from: the supervisor respawns it. */
+#define KS_EXIT_FATAL 3
+
 /* Latency histograms: KS_HIST_BOUNDS upper bounds in seconds (ks_hist_bounds) plus +Inf. */
 #define KS_HIST_BOUNDS    13
 #define KS_HIST_BUCKETS   (KS_HIST_BOUNDS + 1)

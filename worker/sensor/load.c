@@ -395,6 +395,16 @@ build_retry(sensor_build_t *b, ks_retry_t *retry, const yaml_node_t *node)
 
 static void build_trigger(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *node, bool is_dlq);
 
+const char *
+ks_action_kind_name(ks_action_kind_t kind)
+{
+    static const char *const names[KS_ACTION_KINDS] = {
+        [KS_ACTION_LOG] = "log", [KS_ACTION_HTTP] = "http", [KS_ACTION_KAFKA] = "kafka",
+    };
+
+    return (int)kind >= 0 && kind < KS_ACTION_KINDS ? names[kind] : "?";
+}
+
 static void
 build_action(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *tmpl)
 {

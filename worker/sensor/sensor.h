@@ -88,7 +88,11 @@ typedef struct ks_params {
     size_t      n;
 } ks_params_t;
 
-typedef enum { KS_ACTION_LOG, KS_ACTION_HTTP, KS_ACTION_KAFKA } ks_action_kind_t;
+/* The trigger types ksensor runs (KS_ACTION_KINDS counts them). */
+typedef enum { KS_ACTION_LOG, KS_ACTION_HTTP, KS_ACTION_KAFKA, KS_ACTION_KINDS } ks_action_kind_t;
+
+/* "log", "http", "kafka": the key of the type in a TriggerTemplate (load.c). */
+const char *ks_action_kind_name(ks_action_kind_t kind);
 
 typedef struct ks_retry {
     int     steps;          /* total attempts; 1 = no retry */

@@ -212,8 +212,8 @@ pl_until 60 "both calls in flight" both_in_flight
 kill -TERM "$sw"
 pl_wait_exit "$sw" 30 || pl_fail "the worker did not exit within 30 s of SIGTERM"
 ((PL_RC == 0)) || pl_fail "the worker exited $PL_RC after SIGTERM"
-grep -q 'waiting up to 3.0 s for 2 http calls under way' "$KS_TMP/stop.log" || pl_fail "no line about waiting for the calls"
-grep -q '1 http call still under way after 3.0 s' "$KS_TMP/stop.log" || pl_fail "no line about the call left behind"
+grep -q 'waiting up to 3.0 s for 2 calls under way' "$KS_TMP/stop.log" || pl_fail "no line about waiting for the calls"
+grep -q '1 call still under way after 3.0 s' "$KS_TMP/stop.log" || pl_fail "no line about the call left behind"
 sledger() { sqlite3 -readonly -separator '|' "$KS_TMP/stop/data/$stop-action-0.db" "SELECT sensor, status, attempts, coalesce(last_status, '') FROM ledger ORDER BY sensor"; }
 [[ $(sledger | tr '\n' ' ') == "stopping|done|1|200 stuck|attempting|1| " ]] || pl_fail "ledger after the stop: $(sledger | tr '\n' ' ')"
 pl_start sw "$KS_TMP/stop.log" "$KS_TMP/stop.yaml"

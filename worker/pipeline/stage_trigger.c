@@ -1,11 +1,6 @@
-/* trigger_stage.c — a trigger task: one partition of <pool>-trigger with its SQLite file.
- *
- * Each record brings an event for one dependency of one trigger: it replaces the event held for that
- * dependency (after conditionsReset dropped older ones), and when the condition holds the trigger
- * fires — every held event goes to the action topic as one firing and the state clears. Every
- * trigger changed in a batch writes its whole state to the compacted <pool>-state topic (same
- * partition) in the batch's transaction; the file records how far it has applied that changelog, so
- * a task opened on any host restores from Kafka whatever its file lacks. */
+/* stage_trigger.c — a trigger task and its changelog (see stage_trigger.h). */
+#include "pipeline/stage_trigger.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +10,11 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "sensor/state.h"
-#include "pipeline/worker.h"
 #include "pipeline/crash.h"
+#include "pipeline/kafka_conf.h"
 #include "pipeline/store.h"
+#include "sensor/firing.h"
+#include "sensor/state.h"
 
 #define RESTORE_TIMEOUT_S 120
 
@@ -44,7 +40,8 @@ static const char *const statements[ST_COUNT] = {
 };
 
 struct ks_trigger_task {
-    ks_worker_t         *w;
+    ks_batch_member_t    member;            /* first: the batch's hooks find the task */
+    const ks_stage_env_t *env;
     ks_topic_set_t      *set;
     int32_t              partition;
     sqlite3             *db;
@@ -55,6 +52,12 @@ struct ks_trigger_task {
     const ks_trigger_t **changed;           /* triggers whose state this batch changed */
     size_t               nchanged, capchanged;
 };
+
+/* its hooks as a member of the batch */
+static int  task_flush(ks_batch_member_t *m, ks_batch_t *b);
+static void task_delivered(ks_batch_member_t *m, int64_t offset);
+static int  task_commit(ks_batch_member_t *m);
+static void task_rollback(ks_batch_member_t *m);
 
 static void
 bind_names(sqlite3_stmt *st, const char *sensor, const char *trigger)
@@ -79,7 +82,7 @@ step_done(ks_trigger_task_t *task, sqlite3_stmt *st)
 }
 
 static int
-task_begin(ks_trigger_task_t *task)
+sql_begin(ks_trigger_task_t *task)
 {
     if (task->in_txn)
         return 0;
@@ -87,6 +90,16 @@ task_begin(ks_trigger_task_t *task)
         return -1;
     task->in_txn = true;
     task->delivered_next = -1;
+    return 0;
+}
+
+/* The task's SQLite transaction joins the batch's. */
+static int
+task_begin(ks_trigger_task_t *task)
+{
+    if (sql_begin(task) != 0)
+        return -1;
+    ks_batch_join(task->env->batch, &task->member);
     return 0;
 }
 
@@ -131,8 +144,8 @@ apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const voi
 static int
 restore(ks_trigger_task_t *task)
 {
-    ks_worker_t                     *w = task->w;
-    rd_kafka_conf_t                 *conf = ks_worker_conf(w);
+    const ks_stage_env_t            *env = task->env;
+    rd_kafka_conf_t                 *conf = ks_kafka_conf(env->cfg, env->brokers);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
     rd_kafka_t                      *rk;
     char                             err[512];
@@ -161,7 +174,7 @@ restore(ks_trigger_task_t *task)
     rd_kafka_topic_partition_list_add(parts, task->set->state, task->partition)->offset =
         task->changelog_next > low ? task->changelog_next : RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(rk, parts);
-    if (task_begin(task) != 0)
+    if (sql_begin(task) != 0)
         goto done;
     while (time(NULL) < deadline) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 1000);
@@ -194,14 +207,14 @@ restore(ks_trigger_task_t *task)
         sqlite3_bind_int64(st, 1, task->changelog_next);
         rc = step_done(task, st) == 0 && ks_store_exec(task->db, "COMMIT") == 0 ? 0 : -1;
         task->in_txn = false;
-        w->stats.restores++;
-        w->stats.restored_records += (uint64_t)applied;
+        env->stats->restores++;
+        env->stats->restored_records += (uint64_t)applied;
         ks_log_info("trigger task %s/%d: restored %lld changelog records (up to offset %lld)", task->set->trigger,
                     task->partition, (long long)applied, (long long)task->changelog_next);
     } else {
         ks_log_error("trigger task %s/%d: restore from %s did not complete", task->set->trigger, task->partition,
                      task->set->state);
-        ks_trigger_task_rollback(task);
+        task_rollback(&task->member);
     }
 done:
     rd_kafka_topic_partition_list_destroy(parts);
@@ -210,21 +223,23 @@ done:
 }
 
 ks_trigger_task_t *
-ks_trigger_task_open(ks_worker_t *w, ks_topic_set_t *set, int32_t partition)
+ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t partition)
 {
     ks_trigger_task_t *task = ks_calloc(1, sizeof(*task));
     char               path[4096], err[512];
 
-    task->w = w;
+    task->member = (ks_batch_member_t){ .flush = task_flush, .commit = task_commit, .rollback = task_rollback,
+                                        .delivered = task_delivered };
+    task->env = env;
     task->set = set;
     task->partition = partition;
     task->delivered_next = -1;
-    if (mkdir(w->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-        ks_log_error("mkdir(\"%s\") failed: %s", w->cfg->data_dir, strerror(errno));
+    if (mkdir(env->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        ks_log_error("mkdir(\"%s\") failed: %s", env->cfg->data_dir, strerror(errno));
         free(task);
         return NULL;
     }
-    snprintf(path, sizeof(path), "%s/%s-%d.db", w->cfg->data_dir, set->trigger, (int)partition);
+    snprintf(path, sizeof(path), "%s/%s-%d.db", env->cfg->data_dir, set->trigger, (int)partition);
     task->db = ks_store_open(path, "trigger", err, sizeof(err));
     if (task->db == NULL) {
         ks_log_error("%s", err);
@@ -253,7 +268,7 @@ ks_trigger_task_close(ks_trigger_task_t *task)
     if (task == NULL)
         return;
     if (task->in_txn)
-        ks_trigger_task_rollback(task);
+        task_rollback(&task->member);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(task->st[i]);
     sqlite3_close(task->db);
@@ -290,7 +305,7 @@ static int
 fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t *msg, const char *dep,
      int64_t now_ms)
 {
-    ks_worker_t  *w = task->w;
+    const ks_stage_env_t *env = task->env;
     sqlite3_stmt *st = task->st[ST_HELD_ALL];
     const char   *deps[KS_SENSOR_MAX_DEPS], *events[KS_SENSOR_MAX_DEPS];
     size_t        lens[KS_SENSOR_MAX_DEPS], n = 0, flen;
@@ -311,7 +326,7 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
                      (long long)msg->offset);
     firing = ks_firing_encode(id, trig, deps, events, lens, n, &flen);
     key = ks_asprintf("%s/%s", trig->sensor->name, trig->name);
-    rc = ks_worker_produce(w, task->set->action, -1, key, firing, flen, ks_worker_headers(dep, id), NULL);
+    rc = ks_batch_produce(env->batch, task->set->action, -1, key, firing, flen, ks_batch_headers(dep, id), NULL);
     for (size_t i = 0; i < n; i++) {
         json_t *ev = json_loadb(events[i], lens[i], 0, NULL);
 
@@ -336,7 +351,7 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
         bind_names(task->st[ST_DELETE], trig->sensor->name, trig->name);
         rc = step_done(task, task->st[ST_DELETE]);
     }
-    w->stats.firings++;
+    env->stats->firings++;
     free(ids_text);
     free(key);
     free(firing);
@@ -345,9 +360,10 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
 }
 
 int
-ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message_t *msg)
+ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
 {
-    const ks_trigger_t *trig = ks_worker_trigger(w, msg->key, msg->key_len, NULL);
+    const ks_stage_env_t *env = task->env;
+    const ks_trigger_t *trig = ks_topics_trigger(env->topics, msg->key, msg->key_len, NULL);
     rd_kafka_headers_t *hdrs = NULL;
     const void         *dname = NULL;
     size_t              dlen = 0;
@@ -364,7 +380,7 @@ ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message
     }
     if (rd_kafka_message_headers(msg, &hdrs) != 0 || rd_kafka_header_get_last(hdrs, KS_DEP_HEADER, &dname, &dlen) != 0
         || (d = dependency_index(trig, dname, dlen)) < 0)
-        return ks_worker_bad_record(w, msg, "no dependencyName header naming a dependency of the trigger");
+        return ks_batch_bad_record(env->batch, msg, "no dependencyName header naming a dependency of the trigger");
     snprintf(dep, sizeof(dep), "%.*s", (int)dlen, (const char *)dname);
     if (task_begin(task) != 0)
         return -1;
@@ -375,7 +391,7 @@ ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message
     sqlite3_bind_text(st, 3, dep, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) + (int64_t)msg->len > KS_MAX_RECORD) {
         sqlite3_reset(st);
-        return ks_worker_bad_record(w, msg, "the trigger's held events would exceed the record limit");
+        return ks_batch_bad_record(env->batch, msg, "the trigger's held events would exceed the record limit");
     }
     sqlite3_reset(st);
 
@@ -416,9 +432,12 @@ ks_trigger_stage(ks_worker_t *w, ks_trigger_task_t *task, const rd_kafka_message
     return fire(task, trig, msg, dep, now_ms);
 }
 
-int
-ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task)
+/* Before the Kafka commit: one changelog record per trigger changed in this batch. */
+static int
+task_flush(ks_batch_member_t *m, ks_batch_t *b)
 {
+    ks_trigger_task_t *task = (ks_trigger_task_t *)m;
+
     for (size_t i = 0; i < task->nchanged; i++) {
         const ks_trigger_t *trig = task->changed[i];
         sqlite3_stmt       *st = task->st[ST_HELD_ALL];
@@ -441,8 +460,8 @@ ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task)
         doc = json_pack("{s:o}", "held", held);
         value = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
-        rc = ks_worker_produce(w, task->set->state, task->partition, key, value, strlen(value),
-                               ks_worker_headers(NULL, NULL), task);
+        rc = ks_batch_produce(b, task->set->state, task->partition, key, value, strlen(value),
+                              ks_batch_headers(NULL, NULL), &task->member);
         free(value);
         free(key);
         if (rc != 0)
@@ -452,16 +471,20 @@ ks_trigger_task_flush(ks_worker_t *w, ks_trigger_task_t *task)
     return 0;
 }
 
-void
-ks_trigger_task_delivered(ks_trigger_task_t *task, int64_t offset)
+static void
+task_delivered(ks_batch_member_t *m, int64_t offset)
 {
+    ks_trigger_task_t *task = (ks_trigger_task_t *)m;
+
     if (offset + 1 > task->delivered_next)
         task->delivered_next = offset + 1;
 }
 
-int
-ks_trigger_task_commit(ks_trigger_task_t *task)
+static int
+task_commit(ks_batch_member_t *m)
 {
+    ks_trigger_task_t *task = (ks_trigger_task_t *)m;
+
     if (!task->in_txn)
         return 0;
     if (task->delivered_next >= 0) {
@@ -479,9 +502,11 @@ ks_trigger_task_commit(ks_trigger_task_t *task)
     return 0;
 }
 
-void
-ks_trigger_task_rollback(ks_trigger_task_t *task)
+static void
+task_rollback(ks_batch_member_t *m)
 {
+    ks_trigger_task_t *task = (ks_trigger_task_t *)m;
+
     if (task->in_txn && ks_store_exec(task->db, "ROLLBACK") != 0)
         ks_log_error("trigger task %s/%d: rollback failed", task->set->trigger, task->partition);
     task->in_txn = false;

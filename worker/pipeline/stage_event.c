@@ -1,39 +1,14 @@
-/* event_stage.c — the event stage: a CloudEvent from the event topic is matched to the dependencies of
- * every hosted sensor and filtered; each trigger that uses a passing dependency gets the event on the
- * trigger topic (key <sensor>/<trigger>, header dependencyName), or — when its condition has no
- * `&&` — a firing straight on the action topic. Undecodable records are bad records: counted,
- * logged, optionally dead-lettered, and skipped. */
+/* stage_event.c — the event stage (see stage_event.h). */
+#include "pipeline/stage_event.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
 #include "core/mem.h"
 #include "sensor/filter.h"
+#include "sensor/firing.h"
 #include "sensor/match.h"
-#include "pipeline/worker.h"
-
-char *
-ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *deps, const char *const *events,
-                 const size_t *lens, size_t n, size_t *len)
-{
-    json_t *firing = json_object(), *by_dep = json_object();
-    char   *text;
-
-    json_object_set_new(firing, "id", json_string(id));
-    json_object_set_new(firing, "sensor", json_string(trig->sensor->name));
-    json_object_set_new(firing, "trigger", json_string(trig->name));
-    for (size_t i = 0; i < n; i++) {
-        json_t *ev = json_loadb(events[i], lens[i], 0, NULL);
-
-        json_object_set_new(by_dep, deps[i], ev ? ev : json_null());
-    }
-    json_object_set_new(firing, "events", by_dep);
-    text = json_dumps(firing, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(firing);
-    *len = text ? strlen(text) : 0;
-    return text;
-}
 
 static int
 event_decode(const rd_kafka_message_t *msg, ks_event_t *ev, char *err, size_t errlen)
@@ -55,7 +30,7 @@ event_decode(const rd_kafka_message_t *msg, ks_event_t *ev, char *err, size_t er
 }
 
 int
-ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
+ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
 {
     ks_event_t              ev;
     ks_dependency_t *const *deps;
@@ -65,10 +40,10 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
     bool                    data_parsed = false;
     int                     rc = 0;
 
-    w->stats.events_in++;
+    env->stats->events_in++;
     if (event_decode(msg, &ev, err, sizeof(err)) != 0)
-        return ks_worker_bad_record(w, msg, err);
-    deps = ks_match_find(w->pool->match, ev.source, ev.subject, &ndeps);
+        return ks_batch_bad_record(env->batch, msg, err);
+    deps = ks_match_find(env->topics->pool->match, ev.source, ev.subject, &ndeps);
     for (size_t d = 0; d < ndeps && rc == 0; d++) {
         const ks_dependency_t *dep = deps[d];
         const ks_filters_t    *f = &dep->filters;
@@ -81,10 +56,10 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
             }
             pass = ks_filters_eval(f, &ev, data, err, sizeof(err));
             if (pass < 0)
-                rc = ks_worker_bad_record(w, msg, err);
+                rc = ks_batch_bad_record(env->batch, msg, err);
         }
         if (pass == 0)
-            w->stats.events_filtered++;
+            env->stats->events_filtered++;
         if (pass != 1)
             continue;
         if (encoded == NULL) {
@@ -92,7 +67,7 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
             if (elen > KS_MAX_RECORD) {
                 snprintf(err, sizeof(err), "the event is too large to forward (%zu bytes, limit %d)", elen,
                          KS_MAX_RECORD);
-                rc = ks_worker_bad_record(w, msg, err);
+                rc = ks_batch_bad_record(env->batch, msg, err);
                 break;
             }
         }
@@ -104,9 +79,9 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
                 continue;
             key = ks_asprintf("%s/%s", dep->sensor->name, trig->name);
             if (ks_cond_has_and(trig->cond)) {
-                rc = ks_worker_produce(w, ks_worker_set(w, dep->sensor)->trigger, -1, key, encoded, elen,
-                                       ks_worker_headers(dep->name, NULL), NULL);
-                w->stats.events_out++;
+                rc = ks_batch_produce(env->batch, ks_topics_set_of(env->topics, dep->sensor)->trigger, -1, key, encoded, elen,
+                                       ks_batch_headers(dep->name, NULL), NULL);
+                env->stats->events_out++;
             } else {
                 /* fires on its own: the firing id names the event record and the dependency */
                 char       *id = ks_asprintf("%s/%s@%s/%d/%lld/%s", dep->sensor->name, trig->name,
@@ -116,10 +91,10 @@ ks_event_stage(ks_worker_t *w, const rd_kafka_message_t *msg)
                 size_t      flen;
                 char       *firing = ks_firing_encode(id, trig, &dname, &etext, &elen, 1, &flen);
 
-                rc = ks_worker_produce(w, ks_worker_set(w, dep->sensor)->action, -1, key, firing, flen,
-                                       ks_worker_headers(dep->name, id), NULL);
-                w->stats.events_out++;
-                w->stats.firings++;
+                rc = ks_batch_produce(env->batch, ks_topics_set_of(env->topics, dep->sensor)->action, -1, key, firing, flen,
+                                       ks_batch_headers(dep->name, id), NULL);
+                env->stats->events_out++;
+                env->stats->firings++;
                 free(firing);
                 free(id);
             }

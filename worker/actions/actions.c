@@ -1,0 +1,8 @@
+/* actions.c — the table of executors by trigger type (see actions.h). */
+#include "actions/actions.h"
+
+const ks_executor_t *const ks_action_executors[KS_ACTION_KINDS] = {
+    [KS_ACTION_LOG] = &ks_exec_log,
+    [KS_ACTION_HTTP] = &ks_exec_http,
+    [KS_ACTION_KAFKA] = &ks_exec_kafka,
+};

@@ -1,0 +1,82 @@
+/* kafka_conf.c — librdkafka configurations from the configuration model (see kafka_conf.h). */
+#include "pipeline/kafka_conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+void
+ks_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+    char err[512];
+
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        ks_log_error("rd_kafka_conf_set(%s) failed: %s", key, err);
+        exit(KS_EXIT_FATAL);
+    }
+}
+
+bool
+ks_kafka_user_set(const ks_config_t *cfg, const char *property)
+{
+    for (size_t i = 0; i < cfg->eventbus.librdkafka.n; i++) {
+        if (strcmp(cfg->eventbus.librdkafka.kv[i].key, property) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* librdkafka's own lines (from its threads) join ours, so a daemon's log file has them. eventbus
+ * .librdkafka goes to every handle, so "a consumer property, ignored by this producer" is expected:
+ * debug, not warning. */
+static void
+kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    ks_log_level_t ours = level <= 3 ? KS_LOG_ERROR : level == 4 ? KS_LOG_WARNING : level == 5 ? KS_LOG_NOTICE
+                        : level == 6 ? KS_LOG_INFO : KS_LOG_DEBUG;
+
+    if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this") != NULL)
+        ours = KS_LOG_DEBUG;
+    ks_log_write(ours, "librdkafka %s %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+rd_kafka_conf_t *
+ks_kafka_conf(const ks_config_t *cfg, const char *brokers)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+    rd_kafka_conf_set_log_cb(conf, kafka_log);
+    ks_kafka_set(conf, "bootstrap.servers", brokers);
+    if (cfg->eventbus.tls.enabled || cfg->eventbus.sasl.mechanism[0] != '\0')
+        ks_kafka_set(conf, "security.protocol", cfg->eventbus.tls.enabled
+                     ? (cfg->eventbus.sasl.mechanism[0] ? "sasl_ssl" : "ssl") : "sasl_plaintext");
+    if (cfg->eventbus.tls.ca_file[0] != '\0')
+        ks_kafka_set(conf, "ssl.ca.location", cfg->eventbus.tls.ca_file);
+    if (cfg->eventbus.tls.cert_file[0] != '\0') {
+        ks_kafka_set(conf, "ssl.certificate.location", cfg->eventbus.tls.cert_file);
+        ks_kafka_set(conf, "ssl.key.location", cfg->eventbus.tls.key_file);
+    }
+    if (cfg->eventbus.tls.insecure_skip_verify)
+        ks_kafka_set(conf, "enable.ssl.certificate.verification", "false");
+    if (cfg->eventbus.sasl.mechanism[0] != '\0') {
+        char  password[1024] = "";
+        FILE *fp = fopen(cfg->eventbus.sasl.password_file, "r");
+
+        if (fp == NULL || fgets(password, sizeof(password), fp) == NULL) {
+            ks_log_error("cannot read eventbus.sasl.passwordFile %s: %s", cfg->eventbus.sasl.password_file,
+                         strerror(errno));
+            exit(KS_EXIT_FATAL);
+        }
+        fclose(fp);
+        password[strcspn(password, "\r\n")] = '\0';
+        ks_kafka_set(conf, "sasl.mechanisms", cfg->eventbus.sasl.mechanism);
+        ks_kafka_set(conf, "sasl.username", cfg->eventbus.sasl.username);
+        ks_kafka_set(conf, "sasl.password", password);
+    }
+    for (size_t i = 0; i < cfg->eventbus.librdkafka.n; i++)
+        ks_kafka_set(conf, cfg->eventbus.librdkafka.kv[i].key, cfg->eventbus.librdkafka.kv[i].value);
+    return conf;
+}

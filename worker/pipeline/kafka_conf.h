@@ -1,0 +1,24 @@
+/* kafka_conf.h — librdkafka configurations built from etc/ksensord.yaml: what every Kafka handle of
+ * ksensor shares (brokers, TLS, SASL, eventbus.librdkafka), with librdkafka's own log lines written
+ * through core/log.h. The worker, the restore consumers and ksensorctl all start from here. */
+#ifndef KS_PIPELINE_KAFKA_CONF_H
+#define KS_PIPELINE_KAFKA_CONF_H
+
+#include <stdbool.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "core/config.h"
+#include "core/report.h"
+
+/* A configuration for brokers with what every handle shares; exits (KS_EXIT_FATAL) on a property
+ * librdkafka refuses or an unreadable SASL password file. */
+rd_kafka_conf_t *ks_kafka_conf(const ks_config_t *cfg, const char *brokers);
+
+/* Sets one property; exits (KS_EXIT_FATAL) when librdkafka refuses it. */
+void ks_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value);
+
+/* Whether eventbus.librdkafka sets the property (ksensor's own defaults then give way). */
+bool ks_kafka_user_set(const ks_config_t *cfg, const char *property);
+
+#endif

@@ -1,0 +1,22 @@
+/* stage_trigger.h — a trigger task: one partition of a -trigger topic with its SQLite file.
+ *
+ * Each record brings an event for one dependency of one trigger: it replaces the event held for that
+ * dependency (after conditionsReset dropped older ones), and when the condition holds the trigger
+ * fires — every held event goes to the action topic as one firing and the state clears. Every
+ * trigger changed in a batch writes its whole state to the compacted -state topic (same partition)
+ * in the batch's transaction; the file records how far it has applied that changelog, so a task
+ * opened on any host restores from Kafka whatever its file lacks. The task is a member of every
+ * batch it changes (batch.h). */
+#ifndef KS_PIPELINE_STAGE_TRIGGER_H
+#define KS_PIPELINE_STAGE_TRIGGER_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "pipeline/stage.h"
+
+/* Opens the task's file and restores from the changelog what it lacks; NULL (logged) on failure. */
+ks_trigger_task_t *ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t partition);
+void ks_trigger_task_close(ks_trigger_task_t *task);
+int  ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg) __attribute__((warn_unused_result));
+
+#endif
