@@ -199,6 +199,8 @@ reap(supervisor_t *sv)
             continue;
         }
         ks_workers_reaped(&sv->workers, pid, status);
+        if (sv->workers.unfit && !sv->stopping)
+            begin_stop(sv, "an internal topic does not fit the configuration", 1);
     }
     finish_if_done(sv);
 }

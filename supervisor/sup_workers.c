@@ -320,6 +320,13 @@ ks_workers_reaped(ks_workers_t *ws, pid_t pid, int status)
         ks_log_warning("worker %d (pid %d) %s", s->index, (int)pid, what);
         return true;
     }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == KS_EXIT_UNFIT) {
+        /* its topics do not fit the configuration: another worker would find the same */
+        ks_log_error("worker %d (pid %d) %s: the cluster does not fit the configuration; not respawned",
+                     s->index, (int)pid, what);
+        ws->unfit = true;
+        return true;
+    }
     /* unexpected: respawn after a back-off that doubles while the worker keeps dying young */
     ws->restarts++;
     if (ev_now(ws->loop) - s->started >= BACKOFF_RESET_S)

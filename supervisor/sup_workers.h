@@ -48,6 +48,7 @@ struct ks_workers {
     bool               stopping;
     ks_report_t        retired;         /* the last reports of workers that exited */
     uint64_t           restarts;        /* unexpected exits */
+    bool               unfit;           /* a worker found the cluster unfit for the configuration */
     /* In a new child, before the worker runs: closes the supervisor's own descriptors. */
     void             (*child_setup)(void *ctx);
     void              *ctx;
@@ -72,7 +73,8 @@ void ks_workers_stop(ks_workers_t *ws);
 /* Sends sig to every worker process. */
 void ks_workers_signal(ks_workers_t *ws, int sig);
 
-/* A child exited (waitpid status): returns false if it was not a worker. */
+/* A child exited (waitpid status): returns false if it was not a worker. A worker that exited
+ * KS_EXIT_UNFIT is not respawned: ws->unfit is set, and the supervisor stops. */
 bool ks_workers_reaped(ks_workers_t *ws, pid_t pid, int status);
 
 int  ks_workers_running(const ks_workers_t *ws);        /* processes alive, any generation */

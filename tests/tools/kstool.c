@@ -8,6 +8,12 @@
  *     ("TOPIC PARTITION COMMITTED drained|behind") and exits 0 when all are drained, 1 when one is
  *     behind (or a transaction holding offsets of the group is still open), 2 on an error. It never
  *     joins the group (offsets are fetched, not consumed).
+ *   kstool describe-topic BOOTSTRAP TOPIC
+ *     Prints "partitions=N replicas=R cleanup.policy=P max.message.bytes=M" and exits 0, or prints
+ *     "absent" and exits 1. Asks for every topic's metadata, so it never auto-creates TOPIC.
+ *   kstool alter-topic BOOTSTRAP TOPIC KEY=VALUE...
+ *     Sets the topic's dynamic configs to exactly KEY=VALUE... (AlterConfigs: the others revert to the
+ *     broker's defaults).
  *   kstool notify-listen SOCKET OUT
  *     Stands in for systemd's notification socket: binds a datagram socket at SOCKET and appends
  *     every message received (sd_notify's "READY=1\nSTATUS=…") to OUT, followed by a line "--",
@@ -221,6 +227,121 @@ notify_listen(const char *path, const char *out)
     return 2;
 }
 
+static rd_kafka_t *
+admin_handle(const char *bootstrap)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char             err[512];
+    rd_kafka_t      *rk;
+
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)) != RD_KAFKA_CONF_OK
+        || rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, sizeof(err)) != RD_KAFKA_CONF_OK
+        || (rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "kstool: %s\n", err);
+        exit(2);
+    }
+    return rk;
+}
+
+static int
+describe_topic(const char *bootstrap, const char *topic)
+{
+    rd_kafka_t                     *rk = admin_handle(bootstrap);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_ConfigResource_t      *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t               *queue = rd_kafka_queue_new(rk);
+    rd_kafka_event_t               *ev = NULL;
+    int                             partitions = 0, replicas = 0, rc = 1;
+
+    if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != 0) {
+        fprintf(stderr, "kstool: describe %s: no metadata\n", topic);
+        rc = 2;
+        goto done;
+    }
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (strcmp(md->topics[i].topic, topic) == 0 && md->topics[i].err == 0 && md->topics[i].partition_cnt > 0) {
+            partitions = md->topics[i].partition_cnt;
+            replicas = md->topics[i].partitions[0].replica_cnt;
+        }
+    }
+    if (partitions == 0) {
+        printf("absent\n");
+        goto done;
+    }
+    printf("partitions=%d replicas=%d", partitions, replicas);
+    rd_kafka_DescribeConfigs(rk, &res, 1, NULL, queue);
+    ev = rd_kafka_queue_poll(queue, 30000);
+    if (ev == NULL || rd_kafka_event_error(ev)) {
+        fprintf(stderr, "\nkstool: describe %s: %s\n", topic, ev ? rd_kafka_event_error_string(ev) : "timed out");
+        rc = 2;
+    } else {
+        size_t                            nres = 0, n = 0;
+        const rd_kafka_ConfigResource_t **out =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
+        const rd_kafka_ConfigEntry_t    **entries = nres == 1 ? rd_kafka_ConfigResource_configs(out[0], &n) : NULL;
+
+        for (size_t e = 0; e < n; e++) {
+            const char *name = rd_kafka_ConfigEntry_name(entries[e]);
+
+            if (strcmp(name, "cleanup.policy") == 0 || strcmp(name, "max.message.bytes") == 0)
+                printf(" %s=%s", name, rd_kafka_ConfigEntry_value(entries[e]));
+        }
+        printf("\n");
+        rc = 0;
+    }
+done:
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+static int
+alter_topic(const char *bootstrap, const char *topic, char **configs, int nconfigs)
+{
+    rd_kafka_t                *rk = admin_handle(bootstrap);
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t          *queue = rd_kafka_queue_new(rk);
+    rd_kafka_event_t          *ev;
+    int                        rc = 0;
+
+    for (int i = 0; i < nconfigs; i++) {
+        char *eq = strchr(configs[i], '=');
+
+        if (eq == NULL) {
+            fprintf(stderr, "kstool: alter %s: '%s' is not KEY=VALUE\n", topic, configs[i]);
+            return 2;
+        }
+        *eq = '\0';
+        rd_kafka_ConfigResource_set_config(res, configs[i], eq + 1);
+    }
+    rd_kafka_AlterConfigs(rk, &res, 1, NULL, queue);
+    ev = rd_kafka_queue_poll(queue, 30000);
+    if (ev == NULL || rd_kafka_event_error(ev)) {
+        fprintf(stderr, "kstool: alter %s: %s\n", topic, ev ? rd_kafka_event_error_string(ev) : "timed out");
+        rc = 1;
+    } else {
+        size_t                            n = 0;
+        const rd_kafka_ConfigResource_t **out =
+            rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+
+        if (n == 1 && rd_kafka_ConfigResource_error(out[0]) != 0) {
+            fprintf(stderr, "kstool: alter %s: %s\n", topic, rd_kafka_ConfigResource_error_string(out[0]));
+            rc = 1;
+        }
+    }
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -228,10 +349,16 @@ main(int argc, char **argv)
         return create_topic(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
     if (argc >= 5 && strcmp(argv[1], "drained") == 0)
         return drained(argv[2], argv[3], argv + 4, argc - 4);
+    if (argc == 4 && strcmp(argv[1], "describe-topic") == 0)
+        return describe_topic(argv[2], argv[3]);
+    if (argc >= 5 && strcmp(argv[1], "alter-topic") == 0)
+        return alter_topic(argv[2], argv[3], argv + 4, argc - 4);
     if (argc == 4 && strcmp(argv[1], "notify-listen") == 0)
         return notify_listen(argv[2], argv[3]);
     fprintf(stderr, "usage: kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact] [KEY=VALUE]...\n"
                     "       kstool drained BOOTSTRAP GROUP TOPIC...\n"
+                    "       kstool describe-topic BOOTSTRAP TOPIC\n"
+                    "       kstool alter-topic BOOTSTRAP TOPIC KEY=VALUE...\n"
                     "       kstool notify-listen SOCKET OUT\n");
     return 2;
 }

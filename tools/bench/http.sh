@@ -13,7 +13,7 @@ configs=("$@")
 ((${#configs[@]} > 0)) || configs=(1:500:1 50:5000:1 200:10000:4)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ksensor-bench-http.XXXXXX")
 trap '"$top/tools/kafka-local/kafka-local" stop --dir "$work/kafka" >/dev/null 2>&1; pkill -f "$work" 2>/dev/null; [[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
-bootstrap=${KS_BENCH_BOOTSTRAP:-$("$top/tools/kafka-local/kafka-local" start --port 0 --dir "$work/kafka" --set auto.create.topics.enable=false 2>/dev/null | tail -n 1)}
+bootstrap=${KS_BENCH_BOOTSTRAP:-$("$top/tools/kafka-local/kafka-local" start --port 0 --dir "$work/kafka" 2>/dev/null | tail -n 1)}
 : >"$work/requests.jsonl"
 "$build/kshttpd" "$work/http.port" "$work/requests.jsonl" &
 until [[ -s $work/http.port ]]; do sleep 0.05; done

@@ -431,7 +431,8 @@ config_walk(config_load_t *load, const char *prefix, const yaml_node_t *map)
 static const char *const reserved_properties[] = {
     "bootstrap.servers", "metadata.broker.list", "group.id", "group.instance.id",
     "transactional.id", "enable.auto.commit", "enable.auto.offset.store", "isolation.level",
-    "enable.idempotence", NULL,
+    "enable.idempotence", "allow.auto.create.topics", "enable.partition.eof", "auto.offset.reset",
+    "message.max.bytes", NULL,
 };
 
 /* Every librdkafka property must be one librdkafka accepts, checked by librdkafka itself. */

@@ -14,6 +14,9 @@
 
 /* The status a worker exits with on an error it cannot recover from: the supervisor respawns it. */
 #define KS_EXIT_FATAL 3
+/* The status a worker exits with when the cluster does not fit the configuration (an internal topic
+ * with the wrong partition count or cleanup.policy, say): respawning cannot help, the daemon stops. */
+#define KS_EXIT_UNFIT 4
 
 /* Latency histograms: KS_HIST_BOUNDS upper bounds in seconds (ks_hist_bounds) plus +Inf. */
 #define KS_HIST_BOUNDS    13

@@ -20,6 +20,12 @@ ks_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
 }
 
 bool
+ks_kafka_embedded(const ks_config_t *cfg)
+{
+    return strcmp(cfg->eventbus.brokers, "embedded") == 0;
+}
+
+bool
 ks_kafka_user_set(const ks_config_t *cfg, const char *property)
 {
     for (size_t i = 0; i < cfg->eventbus.librdkafka.n; i++) {
@@ -50,6 +56,12 @@ ks_kafka_conf(const ks_config_t *cfg, const char *brokers)
 
     rd_kafka_conf_set_log_cb(conf, kafka_log);
     ks_kafka_set(conf, "bootstrap.servers", brokers);
+    /* a request naming a missing topic must never create it with the broker's defaults (1 partition,
+     * cleanup.policy delete, 1 MB records) where auto.create.topics.enable is on, Kafka's default.
+     * The embedded broker is librdkafka's mock cluster: it answers no CreateTopics, and creating a
+     * topic on a request naming it is how its topics come to be (topics.c). */
+    if (!ks_kafka_embedded(cfg))
+        ks_kafka_set(conf, "allow.auto.create.topics", "false");
     if (cfg->eventbus.tls.enabled || cfg->eventbus.sasl.mechanism[0] != '\0')
         ks_kafka_set(conf, "security.protocol", cfg->eventbus.tls.enabled
                      ? (cfg->eventbus.sasl.mechanism[0] ? "sasl_ssl" : "ssl") : "sasl_plaintext");

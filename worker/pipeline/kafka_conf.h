@@ -18,6 +18,9 @@ rd_kafka_conf_t *ks_kafka_conf(const ks_config_t *cfg, const char *brokers);
 /* Sets one property; exits (KS_EXIT_FATAL) when librdkafka refuses it. */
 void ks_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value);
 
+/* Whether the event bus is the embedded broker (librdkafka's mock cluster in a child of the daemon). */
+bool ks_kafka_embedded(const ks_config_t *cfg);
+
 /* Whether eventbus.librdkafka sets the property (ksensor's own defaults then give way). */
 bool ks_kafka_user_set(const ks_config_t *cfg, const char *property);
 

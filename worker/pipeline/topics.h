@@ -71,12 +71,21 @@ ks_topic_kind_t ks_topics_lookup(const ks_topics_t *t, const char *name, ks_topi
 const ks_trigger_t *ks_topics_trigger(const ks_topics_t *t, const char *key, size_t len, size_t *slot);
 size_t ks_topics_ntriggers(const ks_topics_t *t);
 
-/* Creates the missing internal topics (when createTopics allows); -1 (logged) when the event topic
- * or an internal one is missing and cannot be created. */
+/* Creates the missing internal topics (when createTopics allows) — partitions and replication from
+ * eventbus, cleanup.policy delete (compact for -state), max.message.bytes KS_MAX_MESSAGE — without
+ * ever naming a topic in a request that could auto-create it; -1 (logged) when the event topic or an
+ * internal one is missing and cannot be created. */
 int  ks_topics_ensure(ks_topics_t *t, rd_kafka_t *rk) __attribute__((warn_unused_result));
 
-/* Reads every set's partition counts from one metadata request; NULL when all are there, else the
- * name of a topic missing (or a -state topic whose count differs from its -trigger topic's). */
-const char *ks_topics_count(ks_topics_t *t, rd_kafka_t *rk);
+/* Checks that every internal topic fits: eventbus.partitions partitions, cleanup.policy compact for
+ * -state and not compact for the others, max.message.bytes at least KS_MAX_MESSAGE, and
+ * eventbus.replicationFactor replicas (when it is set). 0; 1 when one does not fit (each misfit
+ * logged with what it has, what it needs and the command that fixes it); -1 when the cluster could
+ * not be asked (logged). */
+int  ks_topics_verify(const ks_topics_t *t, rd_kafka_t *rk) __attribute__((warn_unused_result));
+
+/* Reads every set's partition counts (waiting up to 10 s for topics just created to be listed);
+ * -1 (logged) when one is missing. */
+int  ks_topics_count(ks_topics_t *t, rd_kafka_t *rk) __attribute__((warn_unused_result));
 
 #endif

@@ -3,8 +3,10 @@
  *
  * A batch opens at a record and commits after commitInterval or batchSize records (batch.h); an
  * abortable error aborts it and rewinds to the committed offsets, a fatal one exits (the supervisor
- * respawns the worker). A stop reads no more records, waits for the calls under way (calls.h) for
- * up to half of shutdownTimeout, commits the last batch and closes the consumer. */
+ * respawns the worker). At the start and at every assignment the internal topics are verified
+ * (topics.h); a topic that does not fit stops the daemon (KS_EXIT_UNFIT). A stop reads no more
+ * records, waits for the calls under way (calls.h) for up to half of shutdownTimeout, commits the
+ * last batch and closes the consumer. */
 #include "pipeline/worker.h"
 
 #include <errno.h>
@@ -319,6 +321,25 @@ wait_stable_offsets(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts
     rd_kafka_topic_partition_list_destroy(copy);
 }
 
+/* The internal topics must fit the configuration; when one does not, the daemon stops (each misfit
+ * is logged with the command that fixes it). The embedded broker (librdkafka's mock cluster) answers
+ * no DescribeConfigs, and its own child created the topics: nothing to verify there. */
+static void
+verify_topics(ks_worker_t *w)
+{
+    if (w->embedded)
+        return;
+    switch (ks_topics_verify(&w->topics, w->producer)) {
+    case 0:
+        return;
+    case 1:
+        ks_log_error("the internal topics do not fit the configuration (see above): the worker stops");
+        exit(KS_EXIT_UNFIT);
+    default:
+        exit(KS_EXIT_FATAL);
+    }
+}
+
 static void
 tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
@@ -371,6 +392,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         ks_log_info("assigned %d partitions", parts->cnt);
+        verify_topics(w);           /* they may have been altered or recreated since the start */
         tasks_assign(w, parts);
         rd_kafka_assign(rk, parts);
         w->assigned = true;
@@ -385,14 +407,13 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
     }
 }
 
-/* The transactional producer, with the internal topics created and counted. */
+/* The transactional producer, with the internal topics created, counted and verified. */
 static void
 producer_setup(ks_worker_t *w)
 {
     rd_kafka_conf_t  *conf = ks_kafka_conf(w->cfg, w->brokers);
     rd_kafka_error_t *error;
     char              err[512], txn_id[400];
-    const char       *missing = NULL;
 
     snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
     ks_kafka_set(conf, "transactional.id", txn_id);
@@ -412,14 +433,9 @@ producer_setup(ks_worker_t *w)
     }
     if (ks_topics_ensure(&w->topics, w->producer) != 0)
         exit(KS_EXIT_FATAL);
-    /* a topic just created may be missing from metadata for a moment: ask again for a while */
-    for (int tries = 0; tries < 50 && (missing = ks_topics_count(&w->topics, w->producer)) != NULL; tries++)
-        usleep(200 * 1000);
-    if (missing != NULL) {
-        ks_log_error("%s, its -action and its -state topics must exist, -state with the same partition count "
-                     "as -trigger", missing);
+    if (ks_topics_count(&w->topics, w->producer) != 0)
         exit(KS_EXIT_FATAL);
-    }
+    verify_topics(w);
     for (size_t s = 0; s < w->topics.nsets; s++) {
         ks_topic_set_t *set = &w->topics.sets[s];
 
