@@ -417,7 +417,13 @@ producer_setup(ks_worker_t *w)
 
     snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
     ks_kafka_set(conf, "transactional.id", txn_id);
-    ks_kafka_set(conf, "transaction.timeout.ms", "60000");
+    /* A host that dies holds its open transaction's partitions back from every read_committed
+     * reader until the broker aborts it, so keep it short: a batch commits every commitInterval,
+     * nothing legitimate keeps one open for 10 s (Kafka Streams' choice for exactly once). */
+    if (!ks_kafka_user_set(w->cfg, "transaction.timeout.ms")) {
+        snprintf(err, sizeof(err), "%ld", 10000L + (long)w->cfg->commit_interval_ms);
+        ks_kafka_set(conf, "transaction.timeout.ms", err);
+    }
     /* a transaction that begins right after a commit is often told CONCURRENT_TRANSACTIONS while the
      * coordinator still writes the previous one's markers; the default 100 ms back-off would then
      * cost every batch that follows a busy one (http calls wait for their batch to commit) */
@@ -461,11 +467,15 @@ consumer_setup(ks_worker_t *w)
     ks_kafka_set(conf, "group.id", w->cfg->pool);
     if (!w->embedded)       /* the mock cluster asserts on static members (librdkafka 2.0.2) */
         ks_kafka_set(conf, "group.instance.id", w->instance);
-    /* the mock cluster keeps a departed member until its session times out: with the default 45 s,
-     * a reload would leave the new worker waiting that long for its partitions */
-    if (w->embedded && !ks_kafka_user_set(w->cfg, "session.timeout.ms")) {
-        ks_kafka_set(conf, "session.timeout.ms", "6000");
-        ks_kafka_set(conf, "heartbeat.interval.ms", "1000");
+    /* A static member that is gone keeps its partitions until its session times out. Long enough
+     * for a worker's respawn or a daemon's restart to come back without a rebalance (about a second
+     * or a few), short enough that a host lost for good hands its partitions over soon: 10 s, not
+     * librdkafka's 45 s. The mock cluster also keeps a departed member until its session times out,
+     * so a reload there waits for it: 6 s. */
+    if (!ks_kafka_user_set(w->cfg, "session.timeout.ms")) {
+        ks_kafka_set(conf, "session.timeout.ms", w->embedded ? "6000" : "10000");
+        if (!ks_kafka_user_set(w->cfg, "heartbeat.interval.ms"))
+            ks_kafka_set(conf, "heartbeat.interval.ms", w->embedded ? "1000" : "3000");
     }
     ks_kafka_set(conf, "isolation.level", "read_committed");
     ks_kafka_set(conf, "enable.auto.commit", "false");
