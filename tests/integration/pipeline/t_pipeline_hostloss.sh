@@ -8,7 +8,8 @@
 # past the dead host's open transaction once the broker has aborted it — and the action topic must
 # then hold exactly the firings `ksensorctl eval` computes, per trigger in order, each once.
 # Prints how long the takeover took (kill -> the survivor's new assignment -> the pool drained);
-# the figures are reported, not asserted.
+# the figures are reported, not asserted. KS_HOSTLOSS_LIBRDKAFKA="key=value ..." adds librdkafka
+# properties (make bench measures librdkafka's own timeouts beside ksensor's that way).
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/pipeline.sh"
 
@@ -23,6 +24,9 @@ for h in a b; do
     "$KS_TMP/$h.yaml"
 done
 grep -q '^  partitions: 4$' "$KS_TMP/a.yaml" || pl_fail "the configuration was not edited"
+for kv in ${KS_HOSTLOSS_LIBRDKAFKA:-}; do
+  sed -i "s/^  librdkafka:\$/  librdkafka:\n    ${kv%%=*}: \"${kv#*=}\"/" "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
+done
 
 awk 'BEGIN { srand(7); split("blue yellow red green", c, " ");
   for (i = 1; i <= 20000; i++) print "e" i, c[1 + int(rand() * 4)] }' \
