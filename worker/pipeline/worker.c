@@ -58,6 +58,7 @@ typedef struct ks_worker {
     ev_io                sup_io;
     ev_timer             report_timer;
     bool                 assigned;          /* holds an assignment (possibly empty) from the group */
+    rd_kafka_topic_partition_list_t *started;  /* the committed offsets at the assignment, or NULL */
 
     ks_topics_t          topics;
     ks_batch_t          *batch;
@@ -237,7 +238,10 @@ on_reopen_signal(struct ev_loop *loop, ev_signal *sig, int revents)
         ks_log_error("SIGUSR1: cannot reopen the log file; logging goes on where it was");
 }
 
-/* The assignment's size and how far the consumer is behind the high watermarks (as last fetched). */
+/* The assignment's size and how far the consumer is behind the high watermarks (as last fetched).
+ * A partition that has delivered no record since it was assigned has no position yet: it counts
+ * from where it starts, its committed offset at the assignment (the low watermark when it has none,
+ * as auto.offset.reset says). The lag is unknown only until every partition has been fetched once. */
 static void
 measure_assignment(ks_worker_t *w)
 {
@@ -251,14 +255,19 @@ measure_assignment(ks_worker_t *w)
     w->stats.partitions = parts->cnt;
     if (parts->cnt == 0 || rd_kafka_position(w->consumer, parts) == 0) {
         for (int i = 0; i < parts->cnt; i++) {
-            const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            const rd_kafka_topic_partition_t *tp = &parts->elems[i], *start;
+            int64_t                           at = tp->offset;
 
-            if (tp->offset < 0 || rd_kafka_get_watermark_offsets(w->consumer, tp->topic, tp->partition,
-                                                                 &low, &high) != 0 || high < 0) {
+            if (rd_kafka_get_watermark_offsets(w->consumer, tp->topic, tp->partition, &low, &high) != 0
+                || high < 0) {
                 lag = -1;
                 break;
             }
-            lag += high > tp->offset ? high - tp->offset : 0;
+            if (at < 0) {
+                start = w->started ? rd_kafka_topic_partition_list_find(w->started, tp->topic, tp->partition) : NULL;
+                at = start != NULL && start->offset >= 0 ? start->offset : low;
+            }
+            lag += at >= 0 && high > at ? high - at : 0;
         }
         w->stats.lag = lag;
     }
@@ -309,7 +318,7 @@ on_supervisor(struct ev_loop *loop, ev_io *io, int revents)
 /* Waits until no transaction that sent offsets for these partitions is pending: with read_committed,
  * fetching the committed offsets asks the coordinator for stable offsets (KIP-447), so a batch a
  * previous owner is still committing has either landed — its changelog records with it — or been
- * aborted before the changelog is restored. */
+ * aborted before the changelog is restored. The offsets are kept: where each partition starts. */
 static void
 wait_stable_offsets(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
@@ -318,7 +327,11 @@ wait_stable_offsets(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts
 
     if (err)
         ks_log_warning("committed offsets of the assignment not confirmed stable: %s", rd_kafka_err2str(err));
-    rd_kafka_topic_partition_list_destroy(copy);
+    if (w->started != NULL)
+        rd_kafka_topic_partition_list_destroy(w->started);
+    w->started = err ? NULL : copy;
+    if (err)
+        rd_kafka_topic_partition_list_destroy(copy);
 }
 
 /* The internal topics must fit the configuration; when one does not, the daemon stops (each misfit
@@ -611,6 +624,8 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
                   (unsigned long long)w.stats.firings, (unsigned long long)w.stats.actions_ok,
                   (unsigned long long)w.stats.batches, (unsigned long long)w.stats.aborts);
     ks_topics_free(&w.topics);
+    if (w.started != NULL)
+        rd_kafka_topic_partition_list_destroy(w.started);
     close(w.wake[0]);
     close(w.wake[1]);
     ev_loop_destroy(w.loop);

@@ -4,7 +4,7 @@
 # subcommand's output is checked, as a table and as JSON, against what `ksensorctl eval` computes
 # for the same events: `pending` (the blue b2 held by the three "&&" triggers it reached),
 # `firings` (the trigger stage's firings), `ledger` (every firing, done), `status` (running, ready,
-# the counters), `sensors`, `offsets` (everything committed). Then the bad files: garbage, a foreign
+# the counters, a lag of 0 before any event and once drained), `sensors`, `offsets` (everything committed). Then the bad files: garbage, a foreign
 # SQLite file, a newer schema, a missing dataDir — a message, exit 1, the file untouched.
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/supervisor.sh"
@@ -33,6 +33,10 @@ grep -q '^daemon     not running' <<<"$out" || pl_fail "status without a daemon 
 log=$KS_TMP/daemon.log
 sv_start sup "$log" "$cfg"
 sv_ready "$log" 1 1 90
+# the lag is known while no partition has delivered a record yet (it used to say "unknown" until
+# every partition had): nothing to read, so 0
+lag_is() { [[ $("$ctl" status -c "$cfg" --json | jq -c '.daemon.lag') == "$1" ]]; }
+pl_until 20 "status to report a lag of 0 before any event" lag_is 0
 pl_produce "$pool-events" "$KS_TMP/events.tsv"
 pl_wait_drained "$pool" 60
 port=$(sv_port "$log")
@@ -84,6 +88,8 @@ jq -e --argjson pid "$sup" --argjson n "$(wc -l <"$KS_TMP/eval.json")" \
    and (.tasks[] | select(.task == "'"$pool"'-trigger-0.db") | .held == 3 and .firings == 3)' \
   "$KS_TMP/status.json" >/dev/null || pl_fail "status --json: $(jq -c . "$KS_TMP/status.json")"
 "$ctl" status -c "$cfg" | grep -q "^daemon     running (pid $sup), generation 1, ready$" || pl_fail "status: $("$ctl" status -c "$cfg")"
+pl_until 20 "status to report a lag of 0 once drained" lag_is 0
+"$ctl" status -c "$cfg" | grep -q '^lag        0 records$' || pl_fail "status: $("$ctl" status -c "$cfg")"
 pl_say "status: running, ready, 4 events and $(wc -l <"$KS_TMP/eval.json") firings counted, both task files"
 
 # ---- sensors
