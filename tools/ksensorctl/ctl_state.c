@@ -2,7 +2,9 @@
  *
  * Files are found under dataDir (from the configuration, or --data-dir) by name:
  * <pool>-trigger-<p>.db (held events, firings) and <pool>-action-<p>.db (the action ledger). They are
- * opened read-only (ctl_tasks.c): a live worker is never blocked and nothing is changed. */
+ * opened read-only (ctl_tasks.c): a live worker is never blocked and nothing is changed. `firings`
+ * reads both: the trigger stage's firings, and from the ledgers the firings of conditions without
+ * && (the event stage sends those straight to the action topic), dated when their action ran. */
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
@@ -28,6 +30,7 @@ typedef struct state_opts {
     const char *trigger;
     int64_t     since_ms;
     bool        json;
+    json_t     *seen;           /* firings: the ids listed from trigger task files */
 } state_opts_t;
 
 static int64_t
@@ -118,32 +121,100 @@ query_pending(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t 
     return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
 }
 
+/* The trigger stage's firings (conditions with &&), remembered in o->seen. Table rows come later,
+ * sorted with the ledger's (firings_sorted). */
 static int
 query_firings(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out)
 {
     sqlite3_stmt *st;
 
     (void)file;
-    if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, fired_at, events FROM firings WHERE fired_at >= ? "
-                               "ORDER BY fired_at, id", -1, &st, NULL) != SQLITE_OK)
+    (void)t;
+    if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, fired_at, events FROM firings WHERE fired_at >= ?", -1,
+                           &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, o->since_ms);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        char        when[32];
-        const char *cells[5];
+        const char *id = text_or(st, 0, "");
         json_t     *events;
 
-        format_time(sqlite3_column_int64(st, 3), when, sizeof(when));
-        cells[0] = when, cells[1] = text_or(st, 1, ""), cells[2] = text_or(st, 2, "");
-        cells[3] = text_or(st, 0, ""), cells[4] = text_or(st, 4, "{}");
-        ctl_table_add(t, cells);
-        if ((events = json_loads(cells[4], 0, NULL)) == NULL)
+        json_object_set_new(o->seen, id, json_true());
+        if ((events = json_loads(text_or(st, 4, "{}"), 0, NULL)) == NULL)
             events = json_object();
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", cells[3], "sensor", cells[1],
-                                             "trigger", cells[2], "fired_at_ms",
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", id, "sensor", text_or(st, 1, ""),
+                                             "trigger", text_or(st, 2, ""), "fired_at_ms",
                                              (json_int_t)sqlite3_column_int64(st, 3), "events", events));
     }
     return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+/* The ledger's firings that no trigger task file listed (conditions without &&). */
+static int
+query_acted_firings(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out)
+{
+    sqlite3_stmt *st;
+
+    (void)file;
+    (void)t;
+    /* a file a worker has not opened since schema 003 has no events column yet */
+    if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, updated_at, events FROM ledger WHERE updated_at >= ?",
+                           -1, &st, NULL) != SQLITE_OK
+        && sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, updated_at, NULL FROM ledger WHERE updated_at >= ?",
+                              -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, o->since_ms);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = text_or(st, 0, "");
+        json_t     *events;
+
+        if (json_object_get(o->seen, id) != NULL)
+            continue;
+        if ((events = json_loads(text_or(st, 4, "{}"), 0, NULL)) == NULL)
+            events = json_object();
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", id, "sensor", text_or(st, 1, ""),
+                                             "trigger", text_or(st, 2, ""), "fired_at_ms",
+                                             (json_int_t)sqlite3_column_int64(st, 3), "events", events));
+    }
+    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    json_int_t    tx = json_integer_value(json_object_get(x, "fired_at_ms"));
+    json_int_t    ty = json_integer_value(json_object_get(y, "fired_at_ms"));
+
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(x, "id")), json_string_value(json_object_get(y, "id")));
+}
+
+/* Every firing, in time order, as JSON (out) and as table rows. */
+static void
+firings_sorted(json_t *out, ctl_table_t *t)
+{
+    size_t   n = json_array_size(out);
+    json_t **items = calloc(n ? n : 1, sizeof(*items)), *firing;
+    size_t   i;
+
+    json_array_foreach(out, i, firing)
+        items[i] = json_incref(firing);
+    qsort(items, n, sizeof(*items), by_time);
+    json_array_clear(out);
+    for (i = 0; i < n; i++) {
+        char        when[32], *events = json_dumps(json_object_get(items[i], "events"), JSON_COMPACT);
+        const char *cells[5];
+
+        format_time(json_integer_value(json_object_get(items[i], "fired_at_ms")), when, sizeof(when));
+        cells[0] = when, cells[1] = json_string_value(json_object_get(items[i], "sensor"));
+        cells[2] = json_string_value(json_object_get(items[i], "trigger"));
+        cells[3] = json_string_value(json_object_get(items[i], "id")), cells[4] = events ? events : "{}";
+        ctl_table_add(t, cells);
+        free(events);
+        json_array_append_new(out, items[i]);
+    }
+    free(items);
 }
 
 static int
@@ -177,6 +248,36 @@ query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *
     return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
 }
 
+/* Runs query on every task file of kind ("trigger", "action") that has table; CTL_PROBLEM when one
+ * cannot be read (reported). */
+static int
+each_task(const state_opts_t *o, const ks_config_t *cfg, const char *kind, const char *table, state_query_t query,
+          ctl_table_t *t, json_t *out, size_t *nfiles)
+{
+    char   pattern[4096];
+    glob_t g;
+    int    rc = CTL_OK;
+
+    ctl_task_pattern(pattern, sizeof(pattern), o->data_dir, o->pool,
+                     cfg != NULL && cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR ? cfg->eventbus.topic : NULL,
+                     kind);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return CTL_OK;
+    *nfiles += g.gl_pathc;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        sqlite3 *db = ctl_open_task(g.gl_pathv[i], table);
+
+        if (db == NULL || query(db, g.gl_pathv[i], o, t, out) != 0) {
+            if (db != NULL)
+                fprintf(stderr, "ksensorctl: %s: %s\n", g.gl_pathv[i], sqlite3_errmsg(db));
+            rc = CTL_PROBLEM;
+        }
+        sqlite3_close(db);
+    }
+    globfree(&g);
+    return rc;
+}
+
 static void
 state_usage(FILE *out, const char *cmd)
 {
@@ -193,7 +294,8 @@ state_usage(FILE *out, const char *cmd)
         cmd,
         strcmp(cmd, "pending") == 0 ? " [--sensor S] [--trigger T]" : " [--since DURATION]",
         strcmp(cmd, "pending") == 0 ? "Held events per trigger, with their age (from the trigger task files)."
-        : strcmp(cmd, "firings") == 0 ? "Recent firings with their ids and events' ids (--since 1h: the last hour)."
+        : strcmp(cmd, "firings") == 0 ? "Every recent firing with its id and its events' ids (--since 1h: the last hour);\n"
+                                        "a firing of a condition without && is dated when its action ran."
         : "Action outcomes: kind, status, attempts, last HTTP status and error (--since as for firings).");
 }
 
@@ -213,9 +315,7 @@ ctl_state(int argc, char **argv)
     ks_config_t  *cfg = NULL;
     ctl_table_t   t = { NULL, 0, { 0 } };
     json_t       *out;
-    char          pattern[4096];
-    glob_t        g;
-    state_query_t query = pending ? query_pending : firings ? query_firings : query_ledger;
+    size_t        nfiles = 0;
     int           c, rc = CTL_OK;
 
     optind = 1;
@@ -258,38 +358,36 @@ ctl_state(int argc, char **argv)
         o.data_dir = o.data_dir ? o.data_dir : cfg->data_dir;
         o.pool = o.pool ? o.pool : cfg->pool;
     }
-    ctl_task_pattern(pattern, sizeof(pattern), o.data_dir, o.pool,
-                     cfg != NULL && cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR ? cfg->eventbus.topic : NULL,
-                     pending || firings ? "trigger" : "action");
     if (access(o.data_dir, R_OK | X_OK) != 0) {
         fprintf(stderr, "ksensorctl: dataDir %s: %s\n", o.data_dir, strerror(errno));
         rc = CTL_PROBLEM;
-    } else if (glob(pattern, 0, NULL, &g) == 0) {
+    } else {
         t.ncols = pending ? 6 : firings ? 5 : 7;
         ctl_table_add(&t, pending ? (const char *const[]){ "SENSOR", "TRIGGER", "DEPENDENCY", "EVENT", "AGE", "BYTES" }
                   : firings ? (const char *const[]){ "FIRED", "SENSOR", "TRIGGER", "FIRING", "EVENTS" }
                   : (const char *const[]){ "UPDATED", "KIND", "STATUS", "ATTEMPTS", "HTTP", "FIRING", "ERROR" });
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            sqlite3 *db = ctl_open_task(g.gl_pathv[i], pending ? "held" : firings ? "firings" : "ledger");
-
-            if (db == NULL || query(db, g.gl_pathv[i], &o, &t, out) != 0) {
-                if (db != NULL)
-                    fprintf(stderr, "ksensorctl: %s: %s\n", g.gl_pathv[i], sqlite3_errmsg(db));
+        if (pending)
+            rc = each_task(&o, cfg, "trigger", "held", query_pending, &t, out, &nfiles);
+        else if (!firings)
+            rc = each_task(&o, cfg, "action", "ledger", query_ledger, &t, out, &nfiles);
+        else {
+            o.seen = json_object();
+            rc = each_task(&o, cfg, "trigger", "firings", query_firings, &t, out, &nfiles);
+            if (each_task(&o, cfg, "action", "ledger", query_acted_firings, &t, out, &nfiles) != CTL_OK)
                 rc = CTL_PROBLEM;
-            }
-            sqlite3_close(db);
+            firings_sorted(out, &t);
+            json_decref(o.seen);
         }
-        globfree(&g);
     }
     if (o.json) {
         char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
         puts(text ? text : "[]");
         free(text);
-    } else if (t.ncols > 0) {
+    } else if (nfiles > 0) {
         ctl_table_print(&t);
-    } else {
-        printf("no task files matching %s\n", pattern);
+    } else if (rc == CTL_OK) {
+        printf("no task files of pool %s in %s\n", o.pool, o.data_dir);
     }
     json_decref(out);
     json_decref(t.rows);

@@ -223,7 +223,8 @@ make_ready(call_t *call)
 
     open_batch(call->part);
     ks_crash_point("before-http-ledger");
-    if (ks_ledger_write(call->part->ledger, call->id, call->origin, "attempting", call->attempts + 1, 0, NULL) != 0)
+    if (ks_ledger_write(call->part->ledger, call->id, call->origin, call->events, "attempting", call->attempts + 1, 0,
+                        NULL) != 0)
         return -1;
     call->state = CALL_READY;
     call->committed = false;
@@ -244,11 +245,13 @@ call_done(call_t *call, const char *status, long last_status, const char *error)
     int                 attempts = call->attempts;
     char               *id = ks_strdup(call->id);
     const ks_trigger_t *origin = call->origin;
+    json_t             *events = json_incref(call->events);
 
     open_batch(part);
     call_drop(call);
-    if (ks_ledger_write(part->ledger, id, origin, status, attempts, last_status, error) != 0)
+    if (ks_ledger_write(part->ledger, id, origin, events, status, attempts, last_status, error) != 0)
         exit(KS_EXIT_FATAL);    /* the ledger is this host's memory of its calls: without it, stop */
+    json_decref(events);
     free(id);
     for (call_t *next = part->head; next != NULL && !c->stopping; next = next->next) {
         if (next->slot == slot && next->state == CALL_WAITING) {
@@ -463,7 +466,7 @@ ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, con
         ks_log_warning("firing %s: its %s call was started before a stop; recorded as unknown, not repeated", f->id,
                        ks_action_kind_name(trig->kind));
         c->stats->actions_failed++;
-        return ks_ledger_write(part->ledger, f->id, trig, "unknown", attempts, 0,
+        return ks_ledger_write(part->ledger, f->id, trig, f->events, "unknown", attempts, 0,
                                "the process stopped during the call; not repeated (atLeastOnce is false)");
     }
     call = ks_calloc(1, sizeof(*call));
@@ -477,7 +480,7 @@ ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, con
         ks_log_error("firing %s: %s", f->id, err);
         c->stats->actions_failed++;
         call_free_unlinked(call);
-        return ks_ledger_write(part->ledger, f->id, trig, "failed", attempts, 0, err);
+        return ks_ledger_write(part->ledger, f->id, trig, f->events, "failed", attempts, 0, err);
     }
     /* the part's list stays in offset order: records arrive in order */
     for (pp = &part->head; *pp != NULL; pp = &(*pp)->next)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "pipeline/batch.h"
 #include "sensor/sensor.h"
 
@@ -21,9 +23,12 @@ void ks_ledger_close(ks_ledger_t *l);
 /* The status of a firing (NULL when it has no row; else copied to buf) and its attempts so far. */
 const char *ks_ledger_status(ks_ledger_t *l, const char *id, int *attempts, char *buf, size_t len);
 
-/* A row, in the batch's transaction (last_status <= 0 and error NULL are recorded as NULL). */
-int ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const char *status, int attempts,
-                    long last_status, const char *error) __attribute__((warn_unused_result));
+/* A row, in the batch's transaction: the firing (id, trigger, events {dependency: CloudEvent}, of
+ * which the row keeps each event's id) and its outcome (last_status <= 0 and error NULL are recorded
+ * as NULL). */
+int ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const json_t *events,
+                    const char *status, int attempts, long last_status, const char *error)
+    __attribute__((warn_unused_result));
 
 const char *ks_ledger_topic(const ks_ledger_t *l);
 int32_t     ks_ledger_partition(const ks_ledger_t *l);

@@ -67,9 +67,9 @@ act_within_batch(ks_action_task_t *task, const ks_firing_t *f)
     int                   rc;
 
     if (ks_executor_run(env->executors, f, err, sizeof(err)) == 0)
-        rc = ks_ledger_write(task->ledger, f->id, f->trig, "done", 1, 0, NULL);
+        rc = ks_ledger_write(task->ledger, f->id, f->trig, f->events, "done", 1, 0, NULL);
     else
-        rc = ks_ledger_write(task->ledger, f->id, f->trig, "failed", 1, 0, err[0] ? err : "failed");
+        rc = ks_ledger_write(task->ledger, f->id, f->trig, f->events, "failed", 1, 0, err[0] ? err : "failed");
     ks_hist_observe(&env->stats->action, ks_monotonic_us() - started);
     if (err[0] != '\0') {
         env->stats->actions_failed++;
