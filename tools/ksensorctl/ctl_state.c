@@ -121,8 +121,31 @@ query_pending(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t 
     return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
 }
 
-/* The trigger stage's firings (conditions with &&), remembered in o->seen. Table rows come later,
- * sorted with the ledger's (firings_sorted). */
+/* Firings as JSON from a statement whose rows are (id, sensor, trigger, time in Unix ms, events). The
+ * trigger stage's are remembered in o->seen; a ledger row already seen there is skipped. */
+static int
+firing_rows(sqlite3_stmt *st, const state_opts_t *o, bool ledger, json_t *out)
+{
+    sqlite3_bind_int64(st, 1, o->since_ms);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = text_or(st, 0, "");
+        json_t     *events;
+
+        if (ledger && json_object_get(o->seen, id) != NULL)
+            continue;
+        if (!ledger)
+            json_object_set_new(o->seen, id, json_true());
+        if ((events = json_loads(text_or(st, 4, "{}"), 0, NULL)) == NULL)
+            events = json_object();
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", id, "sensor", text_or(st, 1, ""),
+                                             "trigger", text_or(st, 2, ""), "fired_at_ms",
+                                             (json_int_t)sqlite3_column_int64(st, 3), "events", events));
+    }
+    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+/* The trigger stage's firings (conditions with &&). Table rows come later, sorted with the
+ * ledger's (firings_sorted). */
 static int
 query_firings(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *t, json_t *out)
 {
@@ -133,19 +156,7 @@ query_firings(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t 
     if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, fired_at, events FROM firings WHERE fired_at >= ?", -1,
                            &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, o->since_ms);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = text_or(st, 0, "");
-        json_t     *events;
-
-        json_object_set_new(o->seen, id, json_true());
-        if ((events = json_loads(text_or(st, 4, "{}"), 0, NULL)) == NULL)
-            events = json_object();
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", id, "sensor", text_or(st, 1, ""),
-                                             "trigger", text_or(st, 2, ""), "fired_at_ms",
-                                             (json_int_t)sqlite3_column_int64(st, 3), "events", events));
-    }
-    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+    return firing_rows(st, o, false, out);
 }
 
 /* The ledger's firings that no trigger task file listed (conditions without &&). */
@@ -162,20 +173,7 @@ query_acted_firings(sqlite3 *db, const char *file, const state_opts_t *o, ctl_ta
         && sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, updated_at, NULL FROM ledger WHERE updated_at >= ?",
                               -1, &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, o->since_ms);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = text_or(st, 0, "");
-        json_t     *events;
-
-        if (json_object_get(o->seen, id) != NULL)
-            continue;
-        if ((events = json_loads(text_or(st, 4, "{}"), 0, NULL)) == NULL)
-            events = json_object();
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o}", "id", id, "sensor", text_or(st, 1, ""),
-                                             "trigger", text_or(st, 2, ""), "fired_at_ms",
-                                             (json_int_t)sqlite3_column_int64(st, 3), "events", events));
-    }
-    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+    return firing_rows(st, o, true, out);
 }
 
 static int
