@@ -19,6 +19,7 @@
 #define BACKOFF_FIRST_S   0.1       /* the first respawn after an unexpected exit */
 #define BACKOFF_MAX_S     30.0
 #define BACKOFF_RESET_S   60.0      /* a worker that ran this long starts the back-off afresh */
+#define REPORT_STALE_S    3.0       /* a worker reports once a second: an older report is not ready */
 
 static void slot_start(ks_slot_t *s);
 
@@ -42,8 +43,10 @@ on_report(struct ev_loop *loop, ev_io *io, int revents)
 
     (void)revents;
     while ((n = recv(io->fd, &r, sizeof(r), MSG_DONTWAIT)) > 0) {
-        if ((size_t)n == sizeof(r) && r.version == KS_REPORT_VERSION)
+        if ((size_t)n == sizeof(r) && r.version == KS_REPORT_VERSION) {
             s->report = r;
+            s->reported = ev_now(loop);
+        }
     }
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
         ev_io_stop(loop, io);       /* the worker is gone: its exit arrives through SIGCHLD */
@@ -354,7 +357,9 @@ ks_workers_running(const ks_workers_t *ws)
     return n;
 }
 
-/* Workers of the current generation in the wanted slots, not retiring; only the ready ones if asked. */
+/* Workers of the current generation in the wanted slots, not retiring; only the ready ones if asked:
+ * ready by their newest report, and reporting (a worker reports once a second; one whose loop is
+ * stuck — in a Kafka call while the brokers are away, say — is not ready). */
 static int
 count_current(const ks_workers_t *ws, bool ready_only)
 {
@@ -363,7 +368,8 @@ count_current(const ks_workers_t *ws, bool ready_only)
     for (int i = 0; i < ws->wanted && i < ws->nslots; i++) {
         const ks_slot_t *s = ws->slots[i];
 
-        n += s->pid != 0 && s->generation == ws->generation && !s->retiring && (!ready_only || s->report.ready);
+        n += s->pid != 0 && s->generation == ws->generation && !s->retiring
+             && (!ready_only || (s->report.ready && ev_now(ws->loop) - s->reported <= REPORT_STALE_S));
     }
     return n;
 }

@@ -33,6 +33,7 @@ typedef struct ks_slot {
     ev_timer      restart;      /* back-off before the next start */
     int           failures;     /* unexpected exits in a row */
     ev_tstamp     started;
+    ev_tstamp     reported;     /* when its newest report arrived */
     ks_report_t   report;       /* the newest one; zero before the first */
 } ks_slot_t;
 
@@ -79,7 +80,7 @@ bool ks_workers_reaped(ks_workers_t *ws, pid_t pid, int status);
 
 int  ks_workers_running(const ks_workers_t *ws);        /* processes alive, any generation */
 int  ks_workers_up(const ks_workers_t *ws);             /* of the current generation */
-int  ks_workers_ready(const ks_workers_t *ws);          /* up, in the group and assigned */
+int  ks_workers_ready(const ks_workers_t *ws);          /* up, in the group and assigned, and reporting */
 
 /* The newest report of every live worker, into out (room for nslots); returns how many. */
 size_t ks_workers_reports(const ks_workers_t *ws, ks_report_t *out);

@@ -58,6 +58,7 @@ typedef struct ks_worker {
     ev_io                sup_io;
     ev_timer             report_timer;
     bool                 assigned;          /* holds an assignment (possibly empty) from the group */
+    bool                 group_down;        /* the group coordinator is out of reach (librdkafka's stats) */
     rd_kafka_topic_partition_list_t *started;  /* the committed offsets at the assignment, or NULL */
 
     ks_topics_t          topics;
@@ -284,7 +285,7 @@ report_send(ks_worker_t *w)
     w->stats.slot = w->slot;
     w->stats.generation = w->generation;
     w->stats.pid = (int32_t)getpid();
-    w->stats.ready = w->assigned;
+    w->stats.ready = w->assigned && !w->group_down;
     measure_assignment(w);
     if (send(w->sup_fd, &w->stats, sizeof(w->stats), MSG_DONTWAIT | MSG_NOSIGNAL) < 0
         && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -420,6 +421,35 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
     }
 }
 
+/* librdkafka's statistics, once a second (served by the consumer's poll, on the loop): whether the
+ * consumer reaches its group coordinator ("cgrp": {"state": "up", …}; found by a scan, not a parse:
+ * the document lists every partition and can be large). A worker that does not — the brokers are
+ * down or cut off — is not ready, whatever it holds. */
+static int
+on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    ks_worker_t *w = opaque;
+    const char  *cgrp = strstr(json, "\"cgrp\"");      /* one object, after every partition's */
+    const char  *state = cgrp ? strstr(cgrp, "\"state\"") : NULL;
+    char         value[32] = "";
+    bool         down;
+
+    (void)rk;
+    (void)len;
+    if (state == NULL || sscanf(state, "\"state\" : \"%31[^\"]\"", value) != 1)
+        return 0;               /* librdkafka frees json */
+    down = strcmp(value, "up") != 0;
+    if (down != w->group_down) {
+        if (down)
+            ks_log_warning("the group coordinator is out of reach (%s): not ready", value);
+        else
+            ks_log_notice("the group coordinator is reached again: ready");
+        w->group_down = down;
+        report_send(w);
+    }
+    return 0;
+}
+
 /* The transactional producer, with the internal topics created, counted and verified. */
 static void
 producer_setup(ks_worker_t *w)
@@ -514,6 +544,9 @@ consumer_setup(ks_worker_t *w)
      * partition 0 to the same member; round-robin spreads them over the group */
     if (w->cfg->eventbus.topic_layout == KS_LAYOUT_PER_SENSOR && !ks_kafka_user_set(w->cfg, "partition.assignment.strategy"))
         ks_kafka_set(conf, "partition.assignment.strategy", "roundrobin");
+    if (!ks_kafka_user_set(w->cfg, "statistics.interval.ms"))
+        ks_kafka_set(conf, "statistics.interval.ms", "1000");
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, w);
     w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
