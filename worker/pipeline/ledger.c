@@ -1,12 +1,10 @@
 /* ledger.c — an action task's dedupe ledger in SQLite (see ledger.h). */
 #include "pipeline/ledger.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -56,19 +54,13 @@ ks_ledger_t *
 ks_ledger_open(const char *data_dir, const char *topic, int32_t partition, ks_batch_t *batch)
 {
     ks_ledger_t *l = ks_calloc(1, sizeof(*l));
-    char         path[4096], err[512];
+    char         err[512];
 
     l->member = (ks_batch_member_t){ .commit = ledger_commit, .rollback = ledger_rollback };
     l->batch = batch;
     l->topic = ks_strdup(topic);
     l->partition = partition;
-    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
-        ks_log_error("mkdir(\"%s\") failed: %s", data_dir, strerror(errno));
-        ks_ledger_close(l);
-        return NULL;
-    }
-    snprintf(path, sizeof(path), "%s/%s-%d.db", data_dir, topic, (int)partition);
-    if ((l->db = ks_store_open(path, "action", err, sizeof(err))) == NULL) {
+    if ((l->db = ks_store_open(data_dir, topic, partition, "action", err, sizeof(err))) == NULL) {
         ks_log_error("%s", err);
         ks_ledger_close(l);
         return NULL;

@@ -1,11 +1,9 @@
 /* stage_trigger.c — a trigger task and its changelog (see stage_trigger.h). */
 #include "pipeline/stage_trigger.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -226,7 +224,7 @@ ks_trigger_task_t *
 ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t partition)
 {
     ks_trigger_task_t *task = ks_calloc(1, sizeof(*task));
-    char               path[4096], err[512];
+    char               err[512];
 
     task->member = (ks_batch_member_t){ .flush = task_flush, .commit = task_commit, .rollback = task_rollback,
                                         .delivered = task_delivered };
@@ -234,13 +232,7 @@ ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t par
     task->set = set;
     task->partition = partition;
     task->delivered_next = -1;
-    if (mkdir(env->cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-        ks_log_error("mkdir(\"%s\") failed: %s", env->cfg->data_dir, strerror(errno));
-        free(task);
-        return NULL;
-    }
-    snprintf(path, sizeof(path), "%s/%s-%d.db", env->cfg->data_dir, set->trigger, (int)partition);
-    task->db = ks_store_open(path, "trigger", err, sizeof(err));
+    task->db = ks_store_open(env->cfg->data_dir, set->trigger, partition, "trigger", err, sizeof(err));
     if (task->db == NULL) {
         ks_log_error("%s", err);
         free(task);

@@ -26,11 +26,18 @@ store_user_version(sqlite3 *db)
 }
 
 sqlite3 *
-ks_store_open(const char *path, const char *kind, char *err, size_t errlen)
+ks_store_open(const char *data_dir, const char *topic, int32_t partition, const char *kind, char *err,
+              size_t errlen)
 {
     sqlite3 *db = NULL;
-    char     needle[32];
+    char     needle[32], path[4096];
     int      version, fd, newest = 0;
+
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "mkdir(\"%s\") failed: %s", data_dir, strerror(errno));
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/%s-%d.db", data_dir, topic, (int)partition);
 
     /* create the file 0600 before SQLite does, whatever the umask */
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
