@@ -3,8 +3,9 @@
 # a SASL_SSL listener (PLAIN over TLS, throwaway certificates made with openssl) next to a PLAINTEXT one
 # for the test's tools. A worker configured with the CA, the user and a password file runs the
 # pipeline over TLS (a blue event fires example-1/trigger-1); a wrong password, an unknown CA and an
-# expired broker certificate each stop it with one clear line from librdkafka, and the password is
-# never in the log. SCRAM is not tested: Debian's librdkafka (2.0.2) cannot authenticate with SCRAM
+# expired broker certificate each stop it with one clear line, and the password is never in the log.
+# Then a broker that requires client certificates: with eventbus.tls.certFile/keyFile the pipeline
+# runs, without them the worker is refused. SCRAM is not tested: Debian's librdkafka (2.0.2) cannot authenticate with SCRAM
 # to Kafka 4 (fixed in librdkafka 2.6.1), see README.
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/pipeline.sh"
@@ -96,4 +97,25 @@ refused unknown-ca "TLS certificate refused (depth 0 in its chain): unable to ge
 secure=$("$kafka" start --port 0 --dir "$KS_TMP/kafka" --sasl-ssl "$certs/expired" --user "ksensor:$certs/password" | tail -n 1)
 config expired "$certs/ca.pem" "$certs/password"
 refused expired "TLS certificate refused (depth 0 in its chain): certificate has expired"
+
+# mutual TLS: a fresh broker that requires a client certificate
+openssl req -newkey rsa:2048 -nodes -keyout "$certs/client.key" -out "$certs/client.csr" -subj /CN=ksensor 2>/dev/null
+openssl x509 -req -in "$certs/client.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" -CAcreateserial \
+  -out "$certs/client.crt" -days 2 2>/dev/null
+"$kafka" stop --dir "$KS_TMP/kafka" >/dev/null
+secure=$("$kafka" start --port 0 --dir "$KS_TMP/kafka" --sasl-ssl "$certs" --user "ksensor:$certs/password" \
+         --set listener.name.sasl_ssl.ssl.client.auth=required | tail -n 1)
+PL_B=$(cat "$KS_TMP/kafka/plaintext")
+pool=mtls-$RANDOM
+pl_topic "$pool-events" 1
+config no-client-certificate "$certs/ca.pem" "$certs/password"
+refused no-client-certificate "alert bad certificate"   # the broker refuses the handshake (TLS alert 42)
+config mtls "$certs/ca.pem" "$certs/password"
+sed -i "s|^    caFile: .*|&\n    certFile: \"$certs/client.crt\"\n    keyFile: \"$certs/client.key\"|" "$KS_TMP/mtls.yaml"
+grep -q 'certFile:' "$KS_TMP/mtls.yaml" || pl_fail "the configuration was not edited"
+pl_start_fresh w "$KS_TMP/mtls.log" "$KS_TMP/mtls.yaml"
+pl_produce "$pool-events" "$KS_TMP/events.tsv"
+pl_wait_count "$pool-action" 1 30
+pl_stop "$w"
+pl_say "mutual TLS: with the client certificate the pipeline runs; without it the worker is refused"
 echo PASS
