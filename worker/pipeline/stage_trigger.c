@@ -138,6 +138,31 @@ apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const voi
     return rc;
 }
 
+/* The watermarks of <pool>-state/<partition>.  Right after the topic is created or a broker moves
+ * leadership the answer is "no leader yet" for a moment: those errors are waited out until the
+ * deadline, anything else fails the restore at once. */
+static int
+query_watermarks(rd_kafka_t *rk, const ks_trigger_task_t *task, time_t deadline, int64_t *low, int64_t *high)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(rk, task->set->state, task->partition, low, high, 10000);
+        bool transient = err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                         err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                         err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (!transient || time(NULL) >= deadline) {
+            ks_log_error("restore: cannot read the offsets of %s/%d: %s", task->set->state, task->partition,
+                         rd_kafka_err2str(err));
+            return -1;
+        }
+        nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+    }
+}
+
 /* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed). */
 static int
 restore(ks_trigger_task_t *task)
@@ -161,10 +186,8 @@ restore(ks_trigger_task_t *task)
         rd_kafka_topic_partition_list_destroy(parts);
         return -1;
     }
-    if (rd_kafka_query_watermark_offsets(rk, task->set->state, task->partition, &low, &high, 30000) != 0) {
-        ks_log_error("restore: cannot read the offsets of %s/%d", task->set->state, task->partition);
+    if (query_watermarks(rk, task, deadline, &low, &high) != 0)
         goto done;
-    }
     if (task->changelog_next >= high) {
         rc = 0;
         goto done;
