@@ -236,9 +236,11 @@ http_prepare(void *state, const ks_firing_t *f, char *err, size_t errlen)
 }
 
 static void
-on_response(void *ctx, long status, const char *error)
+on_response(void *ctx, const ks_httpc_response_t *resp)
 {
     http_request_t *r = ctx;
+    long            status = resp->status;
+    const char     *error = resp->error;
     char            why[512];
 
     if (allowed(r->trig, status)) {

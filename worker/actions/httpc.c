@@ -30,6 +30,8 @@ struct ks_httpc_call {
     struct curl_slist  *headers;
     ks_httpc_done_t     done;
     void               *ctx;
+    char               *body;               /* the response, up to keep bytes */
+    size_t              len, keep;
     char                error[CURL_ERROR_SIZE];
 };
 
@@ -51,6 +53,7 @@ call_free(call_t *call)
     curl_multi_remove_handle(call->c->multi, call->easy);
     curl_easy_cleanup(call->easy);
     curl_slist_free_all(call->headers);
+    free(call->body);
     free(call);
 }
 
@@ -62,17 +65,26 @@ collect(ks_httpc_t *c)
     int      left;
 
     while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
-        call_t *call = NULL;
-        long    status = 0;
+        call_t             *call = NULL;
+        ks_httpc_response_t resp = { 0, NULL, "", 0, -1 };
+        curl_off_t          retry_after = -1;
 
         if (m->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-        if (m->data.result == CURLE_OK)
-            curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        else if (call->error[0] == '\0')
+        if (m->data.result == CURLE_OK) {
+            curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &resp.status);
+            if (curl_easy_getinfo(m->easy_handle, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+                resp.retry_after_s = (long)retry_after;
+            if (call->body != NULL) {
+                resp.body = call->body;
+                resp.len = call->len;
+            }
+        } else if (call->error[0] == '\0') {
             snprintf(call->error, sizeof(call->error), "%s", curl_easy_strerror(m->data.result));
-        call->done(call->ctx, status, status != 0 ? NULL : call->error);
+        }
+        resp.error = resp.status != 0 ? NULL : call->error;
+        call->done(call->ctx, &resp);
         call_free(call);
     }
 }
@@ -142,12 +154,32 @@ on_timer_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* The response body: kept up to the request's bound (a larger one fails the transfer), or dropped. */
 static size_t
-discard(char *ptr, size_t size, size_t n, void *userp)
+on_body(char *ptr, size_t size, size_t n, void *userp)
 {
-    (void)ptr;
-    (void)userp;
-    return size * n;
+    call_t *call = userp;
+    size_t  len = size * n;
+
+    if (call->keep == 0)
+        return len;
+    if (call->len + len > call->keep) {
+        snprintf(call->error, sizeof(call->error), "response larger than %zu bytes", call->keep);
+        return 0;
+    }
+    call->body = ks_realloc(call->body, call->len + len + 1);
+    memcpy(call->body + call->len, ptr, len);
+    call->len += len;
+    call->body[call->len] = '\0';
+    return len;
+}
+
+static void
+set_blob(CURL *e, CURLoption option, const char *pem)
+{
+    struct curl_blob blob = { (void *)pem, strlen(pem), CURL_BLOB_COPY };
+
+    curl_easy_setopt(e, option, &blob);
 }
 
 ks_httpc_t *
@@ -190,7 +222,9 @@ ks_httpc_call(ks_httpc_t *c, const ks_httpc_request_t *req, ks_httpc_done_t done
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    call->keep = req->keep_body;
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (strcmp(req->method, "GET") != 0) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->len);
@@ -203,6 +237,12 @@ ks_httpc_call(ks_httpc_t *c, const ks_httpc_request_t *req, ks_httpc_done_t done
     if (req->cert_file != NULL) {
         curl_easy_setopt(e, CURLOPT_SSLCERT, req->cert_file);
         curl_easy_setopt(e, CURLOPT_SSLKEY, req->key_file);
+    }
+    if (req->ca_pem != NULL)
+        set_blob(e, CURLOPT_CAINFO_BLOB, req->ca_pem);
+    if (req->cert_pem != NULL) {
+        set_blob(e, CURLOPT_SSLCERT_BLOB, req->cert_pem);
+        set_blob(e, CURLOPT_SSLKEY_BLOB, req->key_pem != NULL ? req->key_pem : "");
     }
     if (req->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);

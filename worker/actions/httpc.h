@@ -3,7 +3,8 @@
  *
  * A request is started with ks_httpc_call() and ends once, through its done callback, called from
  * the loop: with the response status, or with status 0 and a sentence when there was no response
- * (refused, reset, timed out, TLS failure). The response body is read and dropped. */
+ * (refused, reset, timed out, TLS failure). The response body is kept up to the request's bound
+ * (and dropped without one); a Retry-After given in seconds is reported. */
 #ifndef KS_ACTIONS_HTTPC_H
 #define KS_ACTIONS_HTTPC_H
 
@@ -24,12 +25,25 @@ typedef struct ks_httpc_request {
     const char         *ca_file;        /* NULL: the system's CAs */
     const char         *cert_file;      /* client certificate and key, or NULL */
     const char         *key_file;
+    const char         *ca_pem;         /* PEM text instead of the files (kubeconfig's *-data), or NULL */
+    const char         *cert_pem;
+    const char         *key_pem;
     int                 insecure;       /* skip verification of the server's certificate */
     const char         *user;           /* basic authentication, or NULL */
     const char         *password;
+    size_t              keep_body;      /* bytes of the response body kept (0: none); more is an error */
 } ks_httpc_request_t;
 
-typedef void (*ks_httpc_done_t)(void *ctx, long status, const char *error);
+/* How a request ended; valid during the done callback only. */
+typedef struct ks_httpc_response {
+    long        status;                 /* 0: no response, see error */
+    const char *error;
+    const char *body;                   /* NUL-terminated; "" when not kept */
+    size_t      len;
+    long        retry_after_s;          /* Retry-After in seconds, or -1 */
+} ks_httpc_response_t;
+
+typedef void (*ks_httpc_done_t)(void *ctx, const ks_httpc_response_t *resp);
 
 ks_httpc_t *ks_httpc_new(struct ev_loop *loop);
 

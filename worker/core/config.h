@@ -62,6 +62,11 @@ typedef struct ks_config {
     char    *data_dir;
     char    *sensors;                   /* glob of Sensor manifests */
     char    *secrets_dir;               /* <dir>/<name>/<key>: the secrets http triggers refer to */
+    struct {
+        char    *kubeconfig;            /* "" = in-cluster credentials */
+        char    *context;               /* "" = the kubeconfig's current-context */
+        int64_t  timeout_ms;            /* of one API request */
+    } kubernetes;
     char    *listen;                    /* host:port of /healthz, /readyz, /metrics */
     int64_t  commit_interval_ms;
     int      batch_size;

@@ -237,7 +237,7 @@ make_ready(call_t *call)
 
 /* A firing is over: its row goes into the open batch, the trigger's next firing gets ready. */
 static void
-call_done(call_t *call, const char *status, long last_status, const char *error)
+call_done(call_t *call, const char *status, long last_status, const char *detail)
 {
     ks_calls_part_t    *part = call->part;
     ks_calls_t         *c = call->c;
@@ -249,7 +249,7 @@ call_done(call_t *call, const char *status, long last_status, const char *error)
 
     open_batch(part);
     call_drop(call);
-    if (ks_ledger_write(part->ledger, id, origin, events, status, attempts, last_status, error) != 0)
+    if (ks_ledger_write(part->ledger, id, origin, events, status, attempts, last_status, detail) != 0)
         exit(KS_EXIT_FATAL);    /* the ledger is this host's memory of its calls: without it, stop */
     json_decref(events);
     free(id);
@@ -329,7 +329,7 @@ on_done(void *ctx, bool ok, long status, const char *error)
             dlq_done(call, true, status, NULL);
         } else {
             c->stats->actions_ok++;
-            call_done(call, "done", status, NULL);
+            call_done(call, "done", status, error);
         }
         start_ready(c);
         return;

@@ -44,8 +44,9 @@ typedef struct ks_exec_env {
 } ks_exec_env_t;
 
 /* The end of an attempt, called once from the loop: ok, the protocol's status (HTTP status; 0 when
- * there was no response) and a sentence when not ok. */
-typedef void (*ks_attempt_done_t)(void *ctx, bool ok, long status, const char *error);
+ * there was no response) and a sentence: why when not ok, what the action made when ok (or NULL);
+ * the ledger keeps it. */
+typedef void (*ks_attempt_done_t)(void *ctx, bool ok, long status, const char *text);
 
 typedef struct ks_executor {
     const char *kind;               /* the trigger type, as the ledger records it */

@@ -16,7 +16,7 @@ enum { ST_SEEN, ST_RECORD, ST_COUNT };
 static const char *const statements[ST_COUNT] = {
     [ST_SEEN] = "SELECT status, attempts FROM ledger WHERE id = ?",
     [ST_RECORD] = "INSERT OR REPLACE INTO ledger (id, sensor, trigger, kind, status, attempts, last_status, "
-                  "last_error, updated_at, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "last_error, updated_at, events, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 struct ks_ledger {
@@ -121,8 +121,9 @@ event_ids(const json_t *events)
 
 int
 ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const json_t *events, const char *status,
-                int attempts, long last_status, const char *error)
+                int attempts, long last_status, const char *detail)
 {
+    bool          done = strcmp(status, "done") == 0;
     sqlite3_stmt *st = l->st[ST_RECORD];
     char         *ids = event_ids(events);
     int           rc;
@@ -146,10 +147,10 @@ ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const 
         sqlite3_bind_int64(st, 7, last_status);
     else
         sqlite3_bind_null(st, 7);
-    if (error != NULL)
-        sqlite3_bind_text(st, 8, error, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 8);
+    sqlite3_bind_null(st, 8);
+    sqlite3_bind_null(st, 11);
+    if (detail != NULL)
+        sqlite3_bind_text(st, done ? 11 : 8, detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (int64_t)time(NULL) * 1000);
     sqlite3_bind_text(st, 10, ids, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);

@@ -24,10 +24,11 @@ void ks_ledger_close(ks_ledger_t *l);
 const char *ks_ledger_status(ks_ledger_t *l, const char *id, int *attempts, char *buf, size_t len);
 
 /* A row, in the batch's transaction: the firing (id, trigger, events {dependency: CloudEvent}, of
- * which the row keeps each event's id) and its outcome (last_status <= 0 and error NULL are recorded
- * as NULL). */
+ * which the row keeps each event's id) and its outcome: detail is what the action made when status
+ * is "done" (the result column), else why it failed (last_error); last_status <= 0 and a NULL detail
+ * are recorded as NULL. */
 int ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const json_t *events,
-                    const char *status, int attempts, long last_status, const char *error)
+                    const char *status, int attempts, long last_status, const char *detail)
     __attribute__((warn_unused_result));
 
 const char *ks_ledger_topic(const ks_ledger_t *l);

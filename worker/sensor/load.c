@@ -19,6 +19,7 @@
 #include "core/yaml.h"
 #include "sensor/match.h"
 #include "sensor/schema.h"
+#include "sensor/workflow.h"
 
 #define API_VERSION "argoproj.io/v1alpha1"
 
@@ -47,7 +48,7 @@ build_error(sensor_build_t *b, const yaml_node_t *node, const char *fmt, ...)
 static yaml_node_t *
 get(sensor_build_t *b, const yaml_node_t *map, const char *key)
 {
-    yaml_node_t *v = map ? ks_yaml_map_get(b->doc, map, key) : NULL;
+    yaml_node_t *v = map ? ks_yaml_map_get_folded(b->doc, map, key) : NULL;
 
     return v != NULL && !ks_yaml_null(v) ? v : NULL;
 }
@@ -400,9 +401,64 @@ ks_action_kind_name(ks_action_kind_t kind)
 {
     static const char *const names[KS_ACTION_KINDS] = {
         [KS_ACTION_LOG] = "log", [KS_ACTION_HTTP] = "http", [KS_ACTION_KAFKA] = "kafka",
+        [KS_ACTION_K8S] = "k8s", [KS_ACTION_ARGO_WORKFLOW] = "argoWorkflow",
     };
 
     return (int)kind >= 0 && kind < KS_ACTION_KINDS ? names[kind] : "?";
+}
+
+/* source: exactly one of resource, inline, file, url, configmap (git and s3 the schema refuses). */
+static void
+build_source(sensor_build_t *b, const yaml_node_t *kind, const char *type)
+{
+    static const char *const sources[] = { "resource", "inline", "file", "url", "configmap" };
+    yaml_node_t             *source = get(b, kind, "source");
+    int                      n = 0;
+
+    for (size_t i = 0; source != NULL && i < sizeof(sources) / sizeof(sources[0]); i++)
+        n += get(b, source, sources[i]) != NULL;
+    if (source == NULL || n != 1)
+        build_error(b, source ? source : kind, "%s trigger: source needs exactly one of resource, inline, file, "
+                    "url and configmap", type);
+}
+
+static void
+build_k8s(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *k8s)
+{
+    static const char *const ops[] = { "create", "update", "patch", "delete" };
+    const char              *op = get_str(b, k8s, "operation");
+    bool                     known = op == NULL || op[0] == '\0';
+
+    trig->kind = KS_ACTION_K8S;
+    build_source(b, k8s, "k8s");
+    for (size_t i = 0; !known && i < sizeof(ops) / sizeof(ops[0]); i++)
+        known = strcmp(op, ops[i]) == 0;
+    if (!known)
+        build_error(b, get(b, k8s, "operation"), "k8s trigger: operation must be create, update, patch or delete, "
+                    "got '%s'", op);
+    build_params(b, &trig->resource_params, get(b, k8s, "parameters"), false);
+}
+
+static void
+build_argo_workflow(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *wf)
+{
+    yaml_node_t *args = get(b, wf, "args");
+    ks_wf_op_t   op;
+    char         err[512];
+
+    trig->kind = KS_ACTION_ARGO_WORKFLOW;
+    build_source(b, wf, "argoWorkflow");
+    if (ks_wf_op_parse(get_str(b, wf, "operation"), &op, err, sizeof(err)) != 0)
+        build_error(b, get(b, wf, "operation") ? get(b, wf, "operation") : wf, "%s", err);
+    if (args != NULL) {
+        json_t *list = ks_yaml_to_json(b->doc, args), *scratch = json_object();
+
+        if (ks_wf_args_apply(list, scratch, err, sizeof(err)) != 0)
+            build_error(b, args, "%s", err);
+        json_decref(list);
+        json_decref(scratch);
+    }
+    build_params(b, &trig->resource_params, get(b, wf, "parameters"), false);
 }
 
 static void
@@ -411,14 +467,19 @@ build_action(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *tmpl)
     static const char *const methods[] = { "GET", "DELETE", "PATCH", "POST", "PUT", NULL };
     yaml_node_t             *http = get(b, tmpl, "http"), *kafka = get(b, tmpl, "kafka");
     yaml_node_t             *log = ks_yaml_map_get(b->doc, tmpl, "log");
-    int                      kinds = (http != NULL) + (kafka != NULL) + (log != NULL);
+    yaml_node_t             *k8s = get(b, tmpl, "k8s"), *wf = get(b, tmpl, "argoWorkflow");
+    int                      kinds = (http != NULL) + (kafka != NULL) + (log != NULL) + (k8s != NULL) + (wf != NULL);
 
     if (kinds != 1) {
-        build_error(b, tmpl, kinds == 0 ? "trigger '%s' has no trigger type (log, http or kafka)"
+        build_error(b, tmpl, kinds == 0 ? "trigger '%s' has no trigger type (log, http, kafka, k8s or argoWorkflow)"
                                         : "trigger '%s' has more than one trigger type", trig->name);
         return;
     }
-    if (log != NULL) {
+    if (k8s != NULL) {
+        build_k8s(b, trig, k8s);
+    } else if (wf != NULL) {
+        build_argo_workflow(b, trig, wf);
+    } else if (log != NULL) {
         trig->kind = KS_ACTION_LOG;
     } else if (http != NULL) {
         const char *method = get_str(b, http, "method");
@@ -474,7 +535,7 @@ build_resets(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *list)
 static void
 build_trigger(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *node, bool is_dlq)
 {
-    yaml_node_t *tmpl = get(b, node, "template"), *cond, *name, *allow, *rate, *dlq;
+    yaml_node_t *tmpl = get(b, node, "template"), *cond, *name, *allow, *rate, *dlq, *k8s_policy;
     const char  *deps[KS_SENSOR_MAX_DEPS];
     char         err[256];
     size_t       where;
@@ -527,6 +588,21 @@ build_trigger(sensor_build_t *b, ks_trigger_t *trig, const yaml_node_t *node, bo
         if (trig->rate_requests <= 0)
             build_error(b, rate, "rateLimit: requestsPerUnit must be a positive integer");
     }
+    k8s_policy = get(b, get(b, node, "policy"), "k8s");
+    if (k8s_policy != NULL) {
+        yaml_node_t *labels = get(b, k8s_policy, "labels");
+        const char  *e = get_str(b, k8s_policy, "errorOnBackoffTimeout");
+
+        if (trig->kind != KS_ACTION_K8S && trig->kind != KS_ACTION_ARGO_WORKFLOW)
+            build_error(b, k8s_policy, "policy.k8s applies to k8s and argoWorkflow triggers only");
+        if (labels != NULL && labels->type == YAML_MAPPING_NODE)
+            trig->k8s_labels = ks_yaml_to_json(b->doc, labels);
+        /* Argo's default for the policy is 5 checks a second apart (pkg/shared/util/retry.go) */
+        build_retry(b, &trig->k8s_backoff, get(b, k8s_policy, "backoff"));
+        if (get(b, k8s_policy, "backoff") == NULL)
+            trig->k8s_backoff.steps = 5;
+        trig->k8s_error_on_timeout = e != NULL && e[0] == 't';
+    }
     dlq = get(b, node, "dlqTrigger");
     if (dlq != NULL && !is_dlq) {
         if (!trig->at_least_once)
@@ -559,6 +635,8 @@ build_sensor(sensor_build_t *b, const yaml_node_t *root)
                     "kind must be Sensor, got '%s'", kind ? kind : "");
     name = get(b, get(b, root, "metadata"), "name");
     sensor->name = ks_strdup(name ? ks_yaml_scalar(name) : "");
+    sensor->ns = ks_strdup(get_str(b, get(b, root, "metadata"), "namespace") ? get_str(b, get(b, root, "metadata"), "namespace")
+                                                                              : "default");
     if (!valid_name(sensor->name))
         build_error(b, name ? name : root, "metadata.name is required and may not contain '/'");
     if (spec == NULL) {
@@ -642,6 +720,8 @@ trigger_free(ks_trigger_t *trig)
     params_free(&trig->payload);
     params_free(&trig->kind_params);
     params_free(&trig->dyn_headers);
+    params_free(&trig->resource_params);
+    json_decref(trig->k8s_labels);
     free(trig->status_allow);
     if (trig->dlq != NULL) {
         trigger_free(trig->dlq);
@@ -694,6 +774,7 @@ sensor_free(ks_sensor_t *sensor)
         trigger_free(&sensor->triggers[i]);
     free(sensor->triggers);
     free(sensor->name);
+    free(sensor->ns);
     free(sensor->file);
     free(sensor);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/yaml.h"
 
@@ -52,7 +53,8 @@ struct ks_schema {
 #define MISPLACED(n, why)    { n, SK_MISPLACED, SK_ANY, NULL, why }
 
 #define NOT_YET(what) what " is not supported yet"
-#define NO_TYPE(t) "trigger type '" t "' is not supported by ksensor (it runs log, http and kafka triggers)"
+#define NO_TYPE(t) "trigger type '" t "' is not supported by ksensor (it runs log, http, kafka, k8s and argoWorkflow " \
+                   "triggers)"
 
 static const schema_field_t secret_selector[] = { STR("name"), STR("key"), BOOL("optional"), END };
 
@@ -101,13 +103,40 @@ static const schema_field_t kafka_trigger[] = {
 
 static const schema_field_t log_trigger[] = { INT("intervalSeconds"), END };
 
+static const schema_field_t url_artifact[] = { STR("path"), BOOL("verifyCert"), END };
+static const schema_field_t file_artifact[] = { STR("path"), END };
+
+/* ArtifactLocation: where a k8s or argoWorkflow trigger's object comes from. */
+static const schema_field_t artifact_location[] = {
+    ANY("resource"), STR("inline"), OBJ("file", file_artifact), OBJ("url", url_artifact),
+    OBJ("configmap", secret_selector),
+    REFUSE("git", "source.git is not supported: ksensor does not clone repositories; use resource, inline, "
+           "file, url or configmap"),
+    REFUSE("s3", "source.s3 is not supported: use resource, inline, file, url or configmap"), END,
+};
+
+static const schema_field_t k8s_trigger[] = {
+    OBJ("source", artifact_location), STR("operation"), OBJLIST("parameters", parameter), STR("patchStrategy"),
+    BOOL("liveObject"),
+    MISPLACED("group", "k8s.group was removed from Argo (the group comes from the resource's apiVersion); ignored"),
+    MISPLACED("version", "k8s.version was removed from Argo (the version comes from the resource's apiVersion); "
+              "ignored"),
+    MISPLACED("resource", "k8s.resource was removed from Argo (the resource comes from the object's kind); ignored"),
+    END,
+};
+
+static const schema_field_t argo_workflow_trigger[] = {
+    OBJ("source", artifact_location), STR("operation"), OBJLIST("parameters", parameter), LIST("args", SK_STRING),
+    END,
+};
+
 static const schema_field_t reset_by_time[] = { STR("cron"), STR("timezone"), END };
 static const schema_field_t reset_criteria[] = { OBJ("byTime", reset_by_time), END };
 
 static const schema_field_t trigger_template[] = {
     STR("name"), STR("conditions"), OBJLIST("conditionsReset", reset_criteria),
     OBJ("http", http_trigger), OBJ("kafka", kafka_trigger), OBJ("log", log_trigger),
-    REFUSE("k8s", NO_TYPE("k8s")), REFUSE("argoWorkflow", NO_TYPE("argoWorkflow")),
+    OBJ("k8s", k8s_trigger), OBJ("argoWorkflow", argo_workflow_trigger),
     REFUSE("awsLambda", NO_TYPE("awsLambda")), REFUSE("custom", NO_TYPE("custom")),
     REFUSE("nats", NO_TYPE("nats")), REFUSE("slack", NO_TYPE("slack")),
     REFUSE("openWhisk", NO_TYPE("openWhisk")), REFUSE("azureEventHubs", NO_TYPE("azureEventHubs")),
@@ -121,14 +150,15 @@ static const schema_field_t trigger_template[] = {
 
 static const schema_field_t status_policy[] = { LIST("allow", SK_INT), END };
 
-static const schema_field_t trigger_policy[] = {
-    OBJ("status", status_policy),
-    REFUSE("k8s", "policy.k8s applies to Kubernetes triggers, which ksensor does not run"), END,
-};
-
 static const schema_field_t backoff[] = {
     { "duration", SK_INT_OR_STRING, SK_ANY, NULL, NULL }, NUM("factor"), NUM("jitter"), INT("steps"), END,
 };
+
+static const schema_field_t k8s_policy[] = {
+    OBJ("backoff", backoff), MAP("labels"), BOOL("errorOnBackoffTimeout"), END,
+};
+
+static const schema_field_t trigger_policy[] = { OBJ("status", status_policy), OBJ("k8s", k8s_policy), END };
 
 static const schema_field_t rate_limit[] = { STR("unit"), INT("requestsPerUnit"), END };
 
@@ -204,37 +234,6 @@ walk_error(schema_walk_t *w, const yaml_node_t *node, const char *fmt, const cha
     w->problems++;
 }
 
-static bool
-is_int(const char *s)
-{
-    char *end;
-
-    if (*s == '\0')
-        return false;
-    errno = 0;
-    (void)strtoll(s, &end, 10);
-    return errno == 0 && *end == '\0';
-}
-
-static bool
-is_number(const char *s)
-{
-    char *end;
-
-    if (*s == '\0')
-        return false;
-    errno = 0;
-    (void)strtod(s, &end);
-    return errno == 0 && *end == '\0';
-}
-
-static bool
-is_bool(const char *s)
-{
-    return strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "True") == 0
-        || strcmp(s, "False") == 0 || strcmp(s, "TRUE") == 0 || strcmp(s, "FALSE") == 0;
-}
-
 static const char *
 kind_name(schema_kind_t kind)
 {
@@ -252,6 +251,24 @@ kind_name(schema_kind_t kind)
 static void walk_value(schema_walk_t *w, const char *name, schema_kind_t kind, schema_kind_t item,
                        const schema_field_t *fields, const yaml_node_t *node);
 
+/* The field called name: an exact match, else one that differs only in case (Argo decodes manifests
+ * with Go's encoding/json, which matches field names so), else the wildcard, else NULL. */
+static const schema_field_t *
+find_field(const schema_field_t *fields, const char *name)
+{
+    const schema_field_t *folded = NULL, *wild = NULL;
+
+    for (const schema_field_t *c = fields; fields != NULL && c->name != NULL; c++) {
+        if (strcmp(c->name, name) == 0)
+            return c;
+        if (strcmp(c->name, "*") == 0)
+            wild = c;
+        else if (folded == NULL && strcasecmp(c->name, name) == 0)
+            folded = c;
+    }
+    return folded != NULL ? folded : wild;
+}
+
 static void
 walk_object(schema_walk_t *w, const schema_field_t *fields, const yaml_node_t *node)
 {
@@ -259,7 +276,7 @@ walk_object(schema_walk_t *w, const schema_field_t *fields, const yaml_node_t *n
         yaml_node_t          *k = ks_yaml_map_key(w->doc, node, i);
         yaml_node_t          *v = ks_yaml_map_value(w->doc, node, i);
         const char           *name = ks_yaml_scalar(k);
-        const schema_field_t *f = NULL, *wild = NULL;
+        const schema_field_t *f;
 
         if (name == NULL) {
             walk_error(w, k, "expected a field name, got %s%s", ks_yaml_kind(k), "");
@@ -273,18 +290,16 @@ walk_object(schema_walk_t *w, const schema_field_t *fields, const yaml_node_t *n
                 break;
             }
         }
-        for (const schema_field_t *c = fields; c->name != NULL; c++) {
-            if (strcmp(c->name, name) == 0)
-                f = c;
-            else if (strcmp(c->name, "*") == 0)
-                wild = c;
-        }
-        if (f == NULL && wild == NULL) {
+        f = find_field(fields, name);
+        if (f == NULL) {
             walk_error(w, k, "unknown field '%s'%s", name, "");
             continue;
         }
-        if (f == NULL)
+        if (strcmp(f->name, "*") == 0)
             continue;
+        if (strcmp(f->name, name) != 0)
+            ks_diag_at(w->warnings, w->file, ks_yaml_line(k), ks_yaml_column(k), "'%s' is read as '%s', as Argo "
+                       "reads it (field names match without regard to case); write %s", name, f->name, f->name);
         if (f->kind == SK_MISPLACED) {
             ks_diag_at(w->warnings, w->file, ks_yaml_line(k), ks_yaml_column(k), "%s", f->refuse);
             continue;
@@ -330,9 +345,9 @@ walk_value(schema_walk_t *w, const char *name, schema_kind_t kind, schema_kind_t
         walk_error(w, node, "%s: expected %s", name, kind_name(kind));
         return;
     }
-    if ((kind == SK_INT && !(ks_yaml_plain(node) && is_int(s)))
-        || (kind == SK_BOOL && !(ks_yaml_plain(node) && is_bool(s)))
-        || (kind == SK_NUMBER && !is_number(s)))
+    if ((kind == SK_INT && !(ks_yaml_plain(node) && ks_yaml_is_int(s)))
+        || (kind == SK_BOOL && !(ks_yaml_plain(node) && ks_yaml_is_bool(s)))
+        || (kind == SK_NUMBER && !ks_yaml_is_number(s)))
         walk_error(w, node, "%s: expected %s", name, kind_name(kind));
 }
 
@@ -350,25 +365,6 @@ ks_schema_check(const ks_schema_t *schema, const char *file, yaml_document_t *do
     return w.problems;
 }
 
-/* Plain scalars typed as YAML would type them, for fields the schema does not describe. */
-static json_t *
-scalar_any(const yaml_node_t *node)
-{
-    const char *s = ks_yaml_scalar(node);
-
-    if (ks_yaml_null(node))
-        return json_null();
-    if (ks_yaml_plain(node)) {
-        if (is_bool(s))
-            return json_boolean(s[0] == 't' || s[0] == 'T');
-        if (is_int(s))
-            return json_integer(strtoll(s, NULL, 10));
-        if (is_number(s) && strpbrk(s, "0123456789") != NULL && strspn(s, "+-.0123456789eE") == strlen(s))
-            return json_real(strtod(s, NULL));
-    }
-    return json_string(s);
-}
-
 static json_t *to_json(schema_kind_t kind, schema_kind_t item, const schema_field_t *fields,
                        yaml_document_t *doc, const yaml_node_t *node);
 
@@ -379,14 +375,13 @@ object_to_json(const schema_field_t *fields, yaml_document_t *doc, const yaml_no
 
     for (size_t i = 0; i < ks_yaml_len(node); i++) {
         const char           *name = ks_yaml_scalar(ks_yaml_map_key(doc, node, i));
-        const schema_field_t *f = NULL;
+        const schema_field_t *f;
 
         if (name == NULL)
             continue;
-        for (const schema_field_t *c = fields; fields != NULL && c->name != NULL; c++) {
-            if (strcmp(c->name, name) == 0 || (f == NULL && strcmp(c->name, "*") == 0))
-                f = c;
-        }
+        f = find_field(fields, name);
+        if (f != NULL && strcmp(f->name, "*") != 0)
+            name = f->name;
         json_object_set_new(obj, name, f ? to_json(f->kind, f->item, f->fields, doc, ks_yaml_map_value(doc, node, i))
                                          : to_json(SK_ANY, SK_ANY, NULL, doc, ks_yaml_map_value(doc, node, i)));
     }
@@ -422,9 +417,9 @@ to_json(schema_kind_t kind, schema_kind_t item, const schema_field_t *fields, ya
     case SK_NUMBER:
         return json_real(strtod(s, NULL));
     case SK_INT_OR_STRING:
-        return ks_yaml_plain(node) && is_int(s) ? json_integer(strtoll(s, NULL, 10)) : json_string(s);
+        return ks_yaml_plain(node) && ks_yaml_is_int(s) ? json_integer(strtoll(s, NULL, 10)) : json_string(s);
     default:
-        return scalar_any(node);
+        return ks_yaml_scalar_json(node);
     }
 }
 

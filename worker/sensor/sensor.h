@@ -89,9 +89,11 @@ typedef struct ks_params {
 } ks_params_t;
 
 /* The trigger types ksensor runs (KS_ACTION_KINDS counts them). */
-typedef enum { KS_ACTION_LOG, KS_ACTION_HTTP, KS_ACTION_KAFKA, KS_ACTION_KINDS } ks_action_kind_t;
+typedef enum {
+    KS_ACTION_LOG, KS_ACTION_HTTP, KS_ACTION_KAFKA, KS_ACTION_K8S, KS_ACTION_ARGO_WORKFLOW, KS_ACTION_KINDS
+} ks_action_kind_t;
 
-/* "log", "http", "kafka": the key of the type in a TriggerTemplate (load.c). */
+/* "log", "http", "kafka", "k8s", "argoWorkflow": the key of the type in a TriggerTemplate (load.c). */
 const char *ks_action_kind_name(ks_action_kind_t kind);
 
 typedef struct ks_retry {
@@ -114,6 +116,7 @@ struct ks_trigger {
     ks_params_t       payload;      /* http/kafka payload[] */
     ks_params_t       kind_params;  /* http/kafka parameters[], applied to tmpl.<kind> */
     ks_params_t       dyn_headers;  /* http dynamicHeaders[]: dest is the header's name */
+    ks_params_t       resource_params; /* k8s/argoWorkflow parameters[]: applied to the object */
     bool              at_least_once;
     ks_retry_t        retry;
     int64_t           rate_unit_ms; /* 0: no rate limit */
@@ -121,10 +124,14 @@ struct ks_trigger {
     int              *status_allow; /* policy.status.allow */
     size_t            nstatus_allow;
     ks_trigger_t     *dlq;          /* dlqTrigger, or NULL */
+    json_t           *k8s_labels;   /* policy.k8s.labels (an object), or NULL */
+    ks_retry_t        k8s_backoff;  /* policy.k8s.backoff */
+    bool              k8s_error_on_timeout;
 };
 
 struct ks_sensor {
     char            *name;
+    char            *ns;            /* metadata.namespace, else "default": k8s objects go there */
     char            *file;
     size_t           index;         /* position in its pool */
     ks_dependency_t *deps;

@@ -113,7 +113,7 @@ START_TEST(test_one_bad_sensor)
     const char *path = unit_write("two.yaml",
         "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: bad}\n"
         "spec:\n  dependencies: [{name: a, eventSourceName: s, eventName: e}]\n"
-        "  triggers: [{template: {name: t, k8s: {}}}]\n"
+        "  triggers: [{template: {name: t, slack: {}}}]\n"
         "---\n"
         "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: good}\n"
         "spec:\n  dependencies: [{name: a, eventSourceName: s, eventName: e}]\n"
@@ -125,7 +125,7 @@ START_TEST(test_one_bad_sensor)
     ck_assert_uint_eq(pool.nsensors, 1);
     ck_assert_str_eq(pool.sensors[0]->name, "good");
     ck_assert_uint_eq(diag.n, 1);
-    ck_assert_ptr_nonnull(strstr(diag.msgs[0], "two.yaml:6:35: trigger type 'k8s' is not supported"));
+    ck_assert_ptr_nonnull(strstr(diag.msgs[0], "two.yaml:6:35: trigger type 'slack' is not supported"));
 
     /* the same name again is refused */
     ck_assert_uint_eq(ks_pool_load_file(&pool, path, &diag), 2);
