@@ -221,8 +221,12 @@ query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *
     sqlite3_stmt *st;
 
     (void)file;
+    /* (result: schema 004; a file not yet opened by a worker of this version lacks it) */
     if (sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, kind, status, attempts, last_status, last_error, "
-                               "updated_at FROM ledger WHERE updated_at >= ? ORDER BY updated_at, id", -1, &st,
+                               "updated_at, result FROM ledger WHERE updated_at >= ? ORDER BY updated_at, id", -1, &st,
+                           NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT id, sensor, trigger, kind, status, attempts, last_status, last_error, "
+                               "updated_at, NULL FROM ledger WHERE updated_at >= ? ORDER BY updated_at, id", -1, &st,
                            NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, o->since_ms);
@@ -234,13 +238,15 @@ query_ledger(sqlite3 *db, const char *file, const state_opts_t *o, ctl_table_t *
         snprintf(attempts, sizeof(attempts), "%d", sqlite3_column_int(st, 5));
         snprintf(status, sizeof(status), "%s", text_or(st, 6, "-"));
         cells[0] = when, cells[1] = text_or(st, 3, ""), cells[2] = text_or(st, 4, "");
-        cells[3] = attempts, cells[4] = status, cells[5] = text_or(st, 0, ""), cells[6] = text_or(st, 7, "");
+        cells[3] = attempts, cells[4] = status, cells[5] = text_or(st, 0, "");
+        cells[6] = sqlite3_column_type(st, 9) != SQLITE_NULL ? text_or(st, 9, "") : text_or(st, 7, "");
         ctl_table_add(t, cells);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:I}", "id", cells[5],
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:I}", "id", cells[5],
             "sensor", text_or(st, 1, ""), "trigger", text_or(st, 2, ""), "kind", cells[1], "status", cells[2],
             "attempts", sqlite3_column_int(st, 5),
             "last_status", sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int(st, 6)),
-            "last_error", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() : json_string(cells[6]),
+            "last_error", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() : json_string(text_or(st, 7, "")),
+            "result", sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null() : json_string(text_or(st, 9, "")),
             "updated_at_ms", (json_int_t)sqlite3_column_int64(st, 8)));
     }
     return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
@@ -294,7 +300,7 @@ state_usage(FILE *out, const char *cmd)
         strcmp(cmd, "pending") == 0 ? "Held events per trigger, with their age (from the trigger task files)."
         : strcmp(cmd, "firings") == 0 ? "Every recent firing with its id and its events' ids (--since 1h: the last hour);\n"
                                         "a firing of a condition without && is dated when its action ran."
-        : "Action outcomes: kind, status, attempts, last HTTP status and error (--since as for firings).");
+        : "Action outcomes: kind, status, attempts, last HTTP status, and what the action made (k8s, argoWorkflow) or why it failed (--since as for firings).");
 }
 
 int
@@ -363,7 +369,7 @@ ctl_state(int argc, char **argv)
         t.ncols = pending ? 6 : firings ? 5 : 7;
         ctl_table_add(&t, pending ? (const char *const[]){ "SENSOR", "TRIGGER", "DEPENDENCY", "EVENT", "AGE", "BYTES" }
                   : firings ? (const char *const[]){ "FIRED", "SENSOR", "TRIGGER", "FIRING", "EVENTS" }
-                  : (const char *const[]){ "UPDATED", "KIND", "STATUS", "ATTEMPTS", "HTTP", "FIRING", "ERROR" });
+                  : (const char *const[]){ "UPDATED", "KIND", "STATUS", "ATTEMPTS", "HTTP", "FIRING", "RESULT OR ERROR" });
         if (pending)
             rc = each_task(&o, cfg, "trigger", "held", query_pending, &t, out, &nfiles);
         else if (!firings)

@@ -120,4 +120,5 @@ const ks_executor_t ks_exec_argo_workflow = {
     .release = ks_kop_request_free,
     .attempt = ks_kop_attempt,
     .cancel = ks_kop_cancel,
+    .repeatable = true,
 };

@@ -68,4 +68,5 @@ const ks_executor_t ks_exec_k8s = {
     .release = ks_kop_request_free,
     .attempt = ks_kop_attempt,
     .cancel = ks_kop_cancel,
+    .repeatable = true,
 };

@@ -461,7 +461,7 @@ ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, con
         c->stats->actions_skipped++;
         return 0;               /* over, on this host */
     }
-    if (status != NULL && !trig->at_least_once) {
+    if (status != NULL && !trig->at_least_once && !ks_executor_of(c->x, trig)->repeatable) {
         /* at most once: the call may have been made before the process stopped */
         ks_log_warning("firing %s: its %s call was started before a stop; recorded as unknown, not repeated", f->id,
                        ks_action_kind_name(trig->kind));

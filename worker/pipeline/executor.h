@@ -66,6 +66,10 @@ typedef struct ks_executor {
      * NULL with a sentence in err when it cannot even start (done is then never called). */
     void *(*attempt)(void *state, void *request, ks_attempt_done_t done, void *ctx, char *err, size_t errlen);
     void  (*cancel)(void *attempt);
+    /* An attempt made again does nothing twice (the executor finds its own effect, as k8s finds the
+     * object carrying the firing id): a firing a stop interrupted is attempted again after the
+     * restart even without atLeastOnce, instead of being recorded as unknown. */
+    bool  repeatable;
 } ks_executor_t;
 
 /* The executors of one worker, with their states. */

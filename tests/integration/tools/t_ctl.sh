@@ -79,7 +79,7 @@ pl_say "firings: all $(wc -l <"$KS_TMP/firings.got") firings eval computes, with
   || pl_fail "ledger has $(jq length "$KS_TMP/ledger.json") rows, eval computes $(wc -l <"$KS_TMP/eval.json") firings"
 jq -e 'all(.[]; .status == "done" and .kind == "log" and .attempts >= 0)' "$KS_TMP/ledger.json" >/dev/null || pl_fail "ledger rows: $(jq -c . "$KS_TMP/ledger.json")"
 (($(jq -r '.[].id' "$KS_TMP/ledger.json" | sort -u | wc -l) == $(jq length "$KS_TMP/ledger.json"))) || pl_fail "ledger ids repeat"
-head -n 1 < <("$ctl" ledger -c "$cfg") | grep -Eq '^UPDATED +KIND +STATUS +ATTEMPTS +HTTP +FIRING +ERROR$' || pl_fail "ledger header"
+head -n 1 < <("$ctl" ledger -c "$cfg") | grep -Eq '^UPDATED +KIND +STATUS +ATTEMPTS +HTTP +FIRING +RESULT OR ERROR$' || pl_fail "ledger header"
 pl_say "ledger: $(jq length "$KS_TMP/ledger.json") firings, each done once"
 
 # ---- status: running and ready, with the counters
