@@ -579,11 +579,10 @@ on_live(attempt_t *a, const ks_kube_reply_t *rep)
                 return;
             }
         } else {
+            /* Argo's merge onto the live object: the PUT carries the live resourceVersion (a change
+             * in between is a 409 Conflict), unless the source sets one of its own */
             body = json_deep_copy(rep->body);
             ks_kop_merge(body, a->obj);
-            /* the PUT carries the live resourceVersion: a change in between is a 409 */
-            json_object_set(child(body, "metadata"), "resourceVersion",
-                            json_object_get(json_object_get(rep->body, "metadata"), "resourceVersion"));
         }
         request(a, ST_PUT, "PUT", path, body, NULL);
         break;
