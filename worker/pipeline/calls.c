@@ -215,7 +215,10 @@ settle(ks_calls_part_t *part)
         pause_partition(part, false);
 }
 
-/* Its ledger row "attempting" goes into the open batch; the call starts after the commit. */
+static void start_ready(ks_calls_t *c);
+
+/* Its ledger row "attempting" goes into the open batch; the call starts after the commit (at once
+ * when its executor is repeatable). */
 static int
 make_ready(call_t *call)
 {
@@ -227,11 +230,14 @@ make_ready(call_t *call)
                         NULL) != 0)
         return -1;
     call->state = CALL_READY;
-    call->committed = false;
+    /* a repeatable action needs no durable row before it starts: made again after a crash, it
+     * finds its own effect */
+    call->committed = call->exec->repeatable;
     c->active++;
     call->next_ready = c->ready;
     c->ready = call;
-    c->uncommitted++;
+    if (!call->committed)
+        c->uncommitted++;
     return 0;
 }
 
@@ -309,8 +315,6 @@ run_dlq(call_t *call, long status, const char *why)
     call->attempts = 0;
     start(call);
 }
-
-static void start_ready(ks_calls_t *c);
 
 static void
 on_done(void *ctx, bool ok, long status, const char *error)
@@ -490,6 +494,7 @@ ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, con
     ks_batch_join(c->batch, &part->member);
     if (!busy && make_ready(call) != 0)
         return -1;
+    start_ready(c);
     return 0;
 }
 

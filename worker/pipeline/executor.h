@@ -68,7 +68,8 @@ typedef struct ks_executor {
     void  (*cancel)(void *attempt);
     /* An attempt made again does nothing twice (the executor finds its own effect, as k8s finds the
      * object carrying the firing id): a firing a stop interrupted is attempted again after the
-     * restart even without atLeastOnce, instead of being recorded as unknown. */
+     * restart even without atLeastOnce, instead of being recorded as unknown, and an attempt starts
+     * without waiting for its "attempting" row to commit. */
     bool  repeatable;
 } ks_executor_t;
 
