@@ -3,7 +3,7 @@
  * An attempt is a chain of steps, each one API request whose reply picks the next: read the source
  * (url, configmap), discover the resource of apiVersion/kind, read the live object where the
  * operation needs it, write, then poll for policy.k8s. A 429 repeats the same request after its
- * Retry-After (at most MAX_THROTTLED times); any other failure ends the attempt, and the pipeline's
+ * Retry-After and a jitter (at most MAX_THROTTLED times); any other failure ends the attempt, and the pipeline's
  * retryStrategy decides what follows. */
 #include "actions/k8s_op.h"
 
@@ -24,7 +24,7 @@
 #define ARGO_CONFIG_DIR   "/argo-events/config"    /* where Argo mounts the configmaps a source names */
 #define MAX_SOURCE        (512u << 10)             /* Argo's bound on a url source */
 #define MAX_CANDIDATES    8
-#define MAX_THROTTLED     5
+#define MAX_THROTTLED     10
 #define MAX_RETRY_AFTER_S 60
 
 struct ks_kop_state {
@@ -634,10 +634,15 @@ on_reply(void *ctx, const ks_kube_reply_t *rep)
     a->call = NULL;
     a->last_status = rep->status;
     if (rep->status == 429 && a->throttled < MAX_THROTTLED) {
-        long wait = rep->retry_after_s > 0 ? rep->retry_after_s : 1;
+        long   after = rep->retry_after_s > 0 ? rep->retry_after_s : 1;
+        /* Retry-After, plus up to as much again so that the requests it turned away do not all
+         * come back in the same instant */
+        double wait = (double)(after < MAX_RETRY_AFTER_S ? after : MAX_RETRY_AFTER_S) * (1. + drand48());
 
         a->throttled++;
-        ev_timer_set(&a->timer, (double)(wait < MAX_RETRY_AFTER_S ? wait : MAX_RETRY_AFTER_S), 0.);
+        ks_log_info("firing %s: the API server is throttling (429, Retry-After %ld s): %s again in %.1f s",
+                    a->r->firing_id, rep->retry_after_s, a->method, wait);
+        ev_timer_set(&a->timer, wait, 0.);
         ev_timer_start(a->s->loop, &a->timer);
         return;
     }
