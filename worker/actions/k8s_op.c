@@ -664,11 +664,12 @@ on_reply(void *ctx, const ks_kube_reply_t *rep)
         return;
     }
     case ST_DISCOVER:
-        if (ok || rep->status == 404) {
+        if (ok) {
             ks_kube_learn(a->s->kube, json_string_value(json_object_get(a->obj, "apiVersion")), rep->body);
             step_resolve(a);
-        } else {
-            finish(a, false, "discovery of %s: %s", json_string_value(json_object_get(a->obj, "apiVersion")), rep->error);
+        } else {   /* (not remembered: the group may be served by the next attempt) */
+            finish(a, false, "the API server at %s serves no %s (discovery: %s)", ks_kube_server(a->s->kube),
+                   json_string_value(json_object_get(a->obj, "apiVersion")), rep->error);
         }
         return;
     case ST_POST:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/base64.h"
 #include "core/log.h"
@@ -366,6 +367,15 @@ ks_kube_discovery_path(const char *api_version)
     return strchr(api_version, '/') != NULL ? ks_asprintf("/apis/%s", api_version) : ks_asprintf("/api/%s", api_version);
 }
 
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 ks_kube_learn(ks_kube_t *k, const char *api_version, const json_t *list)
 {
@@ -382,18 +392,23 @@ ks_kube_learn(ks_kube_t *k, const char *api_version, const json_t *list)
         json_object_set_new(kinds, kind, json_pack("{s:s, s:b}", "plural", name, "namespaced",
                                                    json_is_true(json_object_get(r, "namespaced"))));
     }
-    json_object_set_new(k->groups, api_version, kinds);
+    json_object_set_new(k->groups, api_version, json_pack("{s:o, s:f}", "kinds", kinds, "at", now_s()));
 }
 
 int
 ks_kube_lookup(ks_kube_t *k, const char *api_version, const char *kind, ks_kube_resource_t *out)
 {
-    const json_t *kinds = json_object_get(k->groups, api_version), *r;
+    const json_t *group = json_object_get(k->groups, api_version), *r;
 
-    if (kinds == NULL)
+    if (group == NULL)
         return 0;
-    if ((r = json_object_get(kinds, kind)) == NULL)
-        return -1;
+    if ((r = json_object_get(json_object_get(group, "kinds"), kind)) == NULL) {
+        /* a kind the answer lacked: a custom resource defined since is found at the next look */
+        if (now_s() - json_real_value(json_object_get(group, "at")) < KS_KUBE_REDISCOVER_S)
+            return -1;
+        json_object_del(k->groups, api_version);
+        return 0;
+    }
     out->plural = json_string_value(json_object_get(r, "plural"));
     out->namespaced = json_is_true(json_object_get(r, "namespaced"));
     return 1;

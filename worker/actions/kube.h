@@ -6,7 +6,8 @@
  * (in-cluster). Token files are re-read when they change, since bound tokens rotate.
  *
  * Resources are resolved from apiVersion and kind through discovery (/api/v1, /apis/<group>/<version>),
- * each group version asked once per client, which lives as long as the worker's configuration. */
+ * each group version asked once per client, which lives as long as the worker's configuration; a
+ * kind its answer lacked is asked again after KS_KUBE_REDISCOVER_S (a custom resource defined since). */
 #ifndef KS_ACTIONS_KUBE_H
 #define KS_ACTIONS_KUBE_H
 
@@ -17,6 +18,8 @@
 
 #include "actions/httpc.h"
 #include "core/config.h"
+
+#define KS_KUBE_REDISCOVER_S 30
 
 typedef struct ks_kube ks_kube_t;
 
@@ -50,15 +53,15 @@ typedef struct ks_kube_resource {
     bool        namespaced;
 } ks_kube_resource_t;
 
-/* The resource of kind in apiVersion: 1 and *out when known, 0 when its group version has not been
- * discovered yet (discover it with ks_kube_discovery_path() and ks_kube_learn()), -1 when it has
- * been and has no such kind. */
+/* The resource of kind in apiVersion: 1 and *out when known, 0 when its group version is to be
+ * discovered (discover it with ks_kube_discovery_path() and ks_kube_learn()), -1 when it was, within
+ * KS_KUBE_REDISCOVER_S, and has no such kind. */
 int ks_kube_lookup(ks_kube_t *k, const char *api_version, const char *kind, ks_kube_resource_t *out);
 
 /* "/api/v1" or "/apis/<group>/<version>" for apiVersion; malloc'd. */
 char *ks_kube_discovery_path(const char *api_version);
 
-/* Records a discovery answer (an APIResourceList) for apiVersion. */
+/* Records a discovery answer (an APIResourceList, 200) for apiVersion. */
 void ks_kube_learn(ks_kube_t *k, const char *api_version, const json_t *list);
 
 /* The path of an object or, with name NULL, of its collection: apiVersion, resource, namespace
