@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Exactly one object per firing on a real API server, whatever kills the worker: 2,000 events, each
+# Exactly one object per firing on a real API server, whatever kills the worker: 3,000 events, each
 # firing a k8s trigger that creates a Workflow with generateName (at most once, Argo's default: no
 # atLeastOnce), produced up front; the worker killed with kill -9 at random moments and restarted,
 # 10 times at least while work is pending, then left to drain. Then, injected crashes right after an
 # API call succeeded and before its ledger row commits (after-http-response), and before the row
-# that starts the call (before-http-ledger). Asserted: exactly 2,000 Workflows carry the sensor's
+# that starts the call (before-http-ledger). Asserted: exactly 3,000 Workflows carry the sensor's
 # label, each firing id on exactly one of them, every one of the firings on the action topic
 # among them, and the ledger has a row for each, none failed.
 # KILLLOOP_SEED=N replays the same kill schedule.
@@ -14,7 +14,7 @@ set -euo pipefail
 
 seed=${KILLLOOP_SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$seed
-n=2000
+n=3000
 want_kills=10
 ns=$(kb_namespace)
 pool=k8skill-$seed
@@ -65,7 +65,7 @@ count() { kb_list "$ns" workflows events.argoproj.io/sensor=create | wc -l; }
 kills=0 t0=$SECONDS
 while ((kills < want_kills)); do
   pl_start pid "$KS_TMP/worker.log" "$KS_TMP/w.yaml"
-  delay=$((500 + RANDOM % 1500))
+  delay=$((300 + RANDOM % 700))
   sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
   pl_alive "$pid" "on its own (it must only die by kill -9)"
   pl_kill9 "$pid"
