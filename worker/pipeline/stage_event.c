@@ -29,15 +29,31 @@ event_decode(const rd_kafka_message_t *msg, ks_event_t *ev, char *err, size_t er
     return ks_event_decode(ev, msg->payload, msg->len, err, errlen);
 }
 
+/* The event's record for one dependency: ev's encoding, made once for all the dependencies that take
+ * it as it is (*shared), or this dependency's own after a transform. NULL when it is too large. */
+static char *
+encode_for(const ks_event_t *ev, bool own, char **shared, size_t *len)
+{
+    char *text;
+
+    if (!own && *shared != NULL) {
+        *len = strlen(*shared);
+        return *shared;
+    }
+    text = ks_event_encode(ev, len);
+    if (!own)
+        *shared = text;
+    return text;
+}
+
 int
 ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
 {
     ks_event_t              ev;
     ks_dependency_t *const *deps;
     size_t                  ndeps, elen = 0;
-    char                    err[512], *encoded = NULL;
-    json_t                 *data = NULL;
-    bool                    data_parsed = false;
+    char                    err[512], *shared = NULL;
+    ks_event_data_t         data = { &ev, NULL, false };
     int                     rc = 0;
 
     env->stats->events_in++;
@@ -46,30 +62,28 @@ ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
     deps = ks_match_find(env->topics->pool->match, ev.source, ev.subject, &ndeps);
     for (size_t d = 0; d < ndeps && rc == 0; d++) {
         const ks_dependency_t *dep = deps[d];
-        const ks_filters_t    *f = &dep->filters;
-        int                    pass = 1;
+        ks_event_t             transformed;
+        bool                   own = false;
+        char                  *encoded, why[480];
+        int                    pass = ks_dependency_accept(dep, &data, &transformed, &own, why, sizeof(why));
 
-        if (ks_filters_any(f)) {
-            if ((f->nexprs || f->ndata) && !data_parsed) {
-                data = ks_event_data_json(&ev);
-                data_parsed = true;
-            }
-            pass = ks_filters_eval(f, &ev, data, err, sizeof(err));
-            if (pass < 0)
-                rc = ks_batch_bad_record(env->batch, msg, err);
+        if (pass < 0) {
+            snprintf(err, sizeof(err), "sensor %s, dependency %s: %s", dep->sensor->name, dep->name, why);
+            rc = ks_batch_bad_record(env->batch, msg, err);
         }
         if (pass == 0)
             env->stats->events_filtered++;
         if (pass != 1)
             continue;
-        if (encoded == NULL) {
-            encoded = ks_event_encode(&ev, &elen);
-            if (elen > KS_MAX_RECORD) {
-                snprintf(err, sizeof(err), "the event is too large to forward (%zu bytes, limit %d)", elen,
-                         KS_MAX_RECORD);
-                rc = ks_batch_bad_record(env->batch, msg, err);
-                break;
-            }
+        encoded = encode_for(own ? &transformed : &ev, own, &shared, &elen);
+        if (own)
+            ks_event_free(&transformed);
+        if (elen > KS_MAX_RECORD) {
+            snprintf(err, sizeof(err), "the event is too large to forward (%zu bytes, limit %d)", elen, KS_MAX_RECORD);
+            rc = ks_batch_bad_record(env->batch, msg, err);
+            if (own)
+                free(encoded);
+            break;
         }
         for (size_t t = 0; t < dep->sensor->ntriggers && rc == 0; t++) {
             const ks_trigger_t *trig = &dep->sensor->triggers[t];
@@ -100,9 +114,11 @@ ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
             }
             free(key);
         }
+        if (own)
+            free(encoded);
     }
-    json_decref(data);
-    free(encoded);
+    ks_event_data_clear(&data);
+    free(shared);
     ks_event_free(&ev);
     return rc;
 }

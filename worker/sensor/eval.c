@@ -139,39 +139,27 @@ eval_fire(ks_eval_t *eval, const ks_trigger_t *trig, shared_event_t *const *held
     json_decref(firing);
 }
 
-/* The event's data as JSON, parsed once and only when a filter needs it. */
-typedef struct lazy_data {
-    const ks_event_t *ev;
-    json_t           *json;
-    bool              parsed;
-} lazy_data_t;
-
-static const json_t *
-lazy_data_get(lazy_data_t *lazy)
-{
-    if (!lazy->parsed) {
-        lazy->json = ks_event_data_json(lazy->ev);
-        lazy->parsed = true;
-    }
-    return lazy->json;
-}
-
 static void
-eval_dependency(ks_eval_t *eval, ks_dependency_t *dep, shared_event_t *se, lazy_data_t *data)
+eval_dependency(ks_eval_t *eval, ks_dependency_t *dep, shared_event_t *se, ks_event_data_t *data)
 {
     const ks_sensor_t *sensor = dep->sensor;
     size_t             s = sensor->index;
     char               err[512];
     int64_t            now = se->ev.time_sec != INT64_MIN ? se->ev.time_sec : (int64_t)time(NULL);
-    const ks_filters_t *f = &dep->filters;
-    int                rc = !ks_filters_any(f) ? 1
-                          : ks_filters_eval(f, &se->ev, f->nexprs || f->ndata ? lazy_data_get(data) : NULL,
-                                            err, sizeof(err));
+    shared_event_t    *own = ks_calloc(1, sizeof(*own));
+    bool               transformed;
+    int                rc = ks_dependency_accept(dep, data, &own->ev, &transformed, err, sizeof(err));
 
     if (rc < 0 && eval->ops.dropped != NULL)
         eval->ops.dropped(sensor->name, dep->name, err, eval->ops.ctx);
-    if (rc != 1)
-        return;
+    if (rc != 1 || !transformed) {
+        free(own);
+        if (rc != 1)
+            return;
+    } else {
+        own->refs = 1;      /* this dependency's own event, the transform's */
+        se = own;
+    }
 
     for (size_t t = 0; t < sensor->ntriggers; t++) {
         const ks_trigger_t *trig = &sensor->triggers[t];
@@ -193,6 +181,8 @@ eval_dependency(ks_eval_t *eval, ks_dependency_t *dep, shared_event_t *se, lazy_
             }
         }
     }
+    if (se == own)
+        shared_release(own);
 }
 
 size_t
@@ -206,7 +196,7 @@ ks_eval_event(ks_eval_t *eval, const void *buf, size_t len, char *err, size_t er
 {
     shared_event_t          *se = ks_calloc(1, sizeof(*se));
     ks_dependency_t *const  *deps;
-    lazy_data_t              data = { &se->ev, NULL, false };
+    ks_event_data_t          data = { &se->ev, NULL, false };
     size_t                   n;
 
     if (ks_event_decode(&se->ev, buf, len, err, errlen) != 0) {
@@ -218,7 +208,7 @@ ks_eval_event(ks_eval_t *eval, const void *buf, size_t len, char *err, size_t er
     deps = ks_match_find(eval->pool->match, se->ev.source, se->ev.subject, &n);
     for (size_t i = 0; i < n; i++)
         eval_dependency(eval, deps[i], se, &data);
-    json_decref(data.json);
+    ks_event_data_clear(&data);
     shared_release(se);
     return 0;
 }

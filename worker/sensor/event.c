@@ -505,6 +505,27 @@ ks_event_free(ks_event_t *ev)
     ev->time_sec = INT64_MIN;
 }
 
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? ks_strdup(s) : NULL;
+}
+
+void
+ks_event_copy_with_data(ks_event_t *dst, const ks_event_t *src, const char *data, size_t len, const char *contenttype)
+{
+    *dst = (ks_event_t){
+        .specversion = dup_or_null(src->specversion), .id = dup_or_null(src->id),
+        .source = dup_or_null(src->source), .type = dup_or_null(src->type), .subject = dup_or_null(src->subject),
+        .datacontenttype = ks_strdup(contenttype), .dataschema = dup_or_null(src->dataschema),
+        .time = dup_or_null(src->time), .time_sec = src->time_sec, .time_nsec = src->time_nsec,
+        .data = ks_malloc(len + 1), .data_len = len, .data_base64 = false,
+        .extensions = src->extensions != NULL ? json_deep_copy(src->extensions) : NULL,
+    };
+    memcpy(dst->data, data, len);
+    dst->data[len] = '\0';
+}
+
 static bool
 is_spec_attr(const char *name)
 {

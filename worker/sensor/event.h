@@ -77,6 +77,10 @@ bool ks_event_is_binary(const ks_event_header_t *headers, size_t nheaders) __att
 
 void ks_event_free(ks_event_t *ev);
 
+/* *dst: a copy of src whose data is data (len bytes) of the media type contenttype. */
+void ks_event_copy_with_data(ks_event_t *dst, const ks_event_t *src, const char *data, size_t len,
+                             const char *contenttype);
+
 /* Structured-mode JSON in sdk-go's field order: specversion, id, source, type, [subject],
  * [datacontenttype], [dataschema], [time], data|data_base64, extensions sorted by name. data_base64 when
  * ev->data_base64 or the data cannot be written as `data`. Malloc'd and NUL-terminated; *len (if not

@@ -1,4 +1,4 @@
-/* filter.c — exprs, data, context and time filters (see filter.h). */
+/* filter.c — exprs, data, context, time and script filters, and transforms (see filter.h). */
 #include "sensor/filter.h"
 
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #include "core/mem.h"
 #include "sensor/jpath.h"
+#include "sensor/script.h"
 
 /* Each class answers 1 (pass), 0 (fail) or -1 (error, message in err). */
 
@@ -196,41 +197,120 @@ filter_time(const ks_filters_t *f, const ks_event_t *ev, char *err, size_t errle
 bool
 ks_filters_any(const ks_filters_t *f)
 {
-    return f->nexprs > 0 || f->ndata > 0 || f->has_context || f->has_time;
+    return f->nexprs > 0 || f->ndata > 0 || f->has_context || f->has_time || f->script > 0;
 }
 
 int
 ks_filters_eval(const ks_filters_t *f, const ks_event_t *ev, const json_t *data, char *err, size_t errlen)
 {
-    int  results[4];
-    bool set[4] = { f->nexprs > 0, f->ndata > 0, f->has_context, f->has_time };
-    char msgs[4][256] = { "", "", "", "" };
+    enum { CLASSES = 5 };
+    int  results[CLASSES];
+    bool set[CLASSES] = { f->nexprs > 0, f->ndata > 0, f->has_context, f->has_time, f->script > 0 };
+    char msgs[CLASSES][256] = { "", "", "", "", "" };
     bool any = false;
 
     results[0] = set[0] ? filter_exprs(f, data, msgs[0], sizeof(msgs[0])) : 1;
     results[1] = set[1] ? filter_data(f, ev, data, msgs[1], sizeof(msgs[1])) : 1;
     results[2] = set[2] ? filter_context(f, ev) : 1;
     results[3] = set[3] ? filter_time(f, ev, msgs[3], sizeof(msgs[3])) : 1;
+    results[4] = set[4] ? ks_script_filter(f->scripts, f->script, data, msgs[4], sizeof(msgs[4])) : 1;
 
+    if (results[4] < 0) {       /* Argo: a script's error rejects the event, whatever the operator */
+        snprintf(err, errlen, "filters.script: %s", msgs[4]);
+        return -1;
+    }
     if (f->op == KS_OP_AND) {
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < CLASSES; i++) {
             if (results[i] < 0) {
                 snprintf(err, errlen, "%s", msgs[i]);
                 return -1;
             }
         }
-        return results[0] && results[1] && results[2] && results[3];
+        return results[0] && results[1] && results[2] && results[3] && results[4];
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < CLASSES; i++) {
         if (set[i] && results[i] == 1)
             return 1;
         any = any || set[i];
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < CLASSES; i++) {
         if (results[i] < 0) {
             snprintf(err, errlen, "%s", msgs[i]);
             return -1;
         }
     }
     return any ? 0 : 1;
+}
+
+const json_t *
+ks_event_data(ks_event_data_t *d)
+{
+    if (!d->parsed) {
+        d->json = ks_event_data_json(d->ev);
+        d->parsed = true;
+    }
+    return d->json;
+}
+
+void
+ks_event_data_clear(ks_event_data_t *d)
+{
+    json_decref(d->json);
+    d->json = NULL;
+    d->parsed = false;
+}
+
+/* transform: jq, else Lua, on the data (an event without data is left as it is, as in Argo). */
+static int
+transform(const ks_dependency_t *dep, ks_event_data_t *data, ks_event_t *out, json_t **result, char *err,
+          size_t errlen)
+{
+    const json_t *in = ks_event_data(data);
+    char          why[384];
+    char         *text;
+
+    *result = NULL;
+    if (in == NULL)
+        return 0;
+    *result = dep->transform_jq != NULL ? ks_jq_transform(dep->transform_jq, in, why, sizeof(why))
+                                        : ks_script_transform(dep->filters.scripts, dep->transform_script, in, why,
+                                                              sizeof(why));
+    if (*result == NULL) {
+        snprintf(err, errlen, "transform.%s: %s", dep->transform_jq != NULL ? "jq" : "script", why);
+        return -1;
+    }
+    text = json_dumps(*result, JSON_COMPACT | JSON_SORT_KEYS);     /* Go's encoder sorts keys */
+    ks_event_copy_with_data(out, data->ev, text, strlen(text), "application/json");
+    free(text);
+    return 1;
+}
+
+int
+ks_dependency_accept(const ks_dependency_t *dep, ks_event_data_t *data, ks_event_t *out, bool *transformed, char *err,
+                     size_t errlen)
+{
+    const ks_filters_t *f = &dep->filters;
+    const ks_event_t   *ev = data->ev;
+    const json_t       *fdata = NULL;
+    json_t             *result = NULL;
+    int                 rc = 1;
+
+    *transformed = false;
+    if (dep->transform_jq != NULL || dep->transform_script > 0) {
+        if ((rc = transform(dep, data, out, &result, err, errlen)) < 0)
+            return -1;
+        *transformed = rc == 1;
+        rc = 1;
+    }
+    if (ks_filters_any(f)) {
+        if (f->nexprs > 0 || f->ndata > 0 || f->script > 0)
+            fdata = *transformed ? result : ks_event_data(data);
+        rc = ks_filters_eval(f, *transformed ? out : ev, fdata, err, errlen);
+    }
+    json_decref(result);
+    if (rc != 1 && *transformed) {
+        ks_event_free(out);
+        *transformed = false;
+    }
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include "core/yaml.h"
 #include "sensor/match.h"
 #include "sensor/schema.h"
+#include "sensor/script.h"
 #include "sensor/workflow.h"
 
 #define API_VERSION "argoproj.io/v1alpha1"
@@ -29,6 +30,7 @@ typedef struct sensor_build {
     ks_diag_t       *diag;
     size_t           problems;
     ks_sensor_t     *sensor;
+    ks_pool_t       *pool;
 } sensor_build_t;
 
 static void __attribute__((format(printf, 3, 4)))
@@ -219,6 +221,53 @@ build_expr_filter(sensor_build_t *b, ks_expr_filter_t *f, const yaml_node_t *nod
     }
 }
 
+/* The pool's Lua state, made when the first script needs it. */
+static ks_scripts_t *
+pool_scripts(sensor_build_t *b)
+{
+    if (b->pool->scripts == NULL)
+        b->pool->scripts = ks_scripts_new();
+    return b->pool->scripts;
+}
+
+/* A Lua chunk compiled into the pool's state: its handle, or 0 with a message at node. */
+static int
+compile_lua(sensor_build_t *b, const yaml_node_t *node, const char *what)
+{
+    char name[128], err[512];
+    int  ref;
+
+    snprintf(name, sizeof(name), "=%s", what);
+    if ((ref = ks_script_compile(pool_scripts(b), ks_yaml_scalar(node), name, err, sizeof(err))) <= 0) {
+        build_error(b, node, "%s: Lua: %s", what, err);
+        return 0;
+    }
+    return ref;
+}
+
+/* transform: jq, else a Lua script (Argo's rule when both are set). */
+static void
+build_transform(sensor_build_t *b, ks_dependency_t *dep, const yaml_node_t *node)
+{
+    yaml_node_t *jq = get(b, node, "jq"), *script = get(b, node, "script");
+    char         err[512];
+
+    if (node == NULL)
+        return;
+    if (jq == NULL && script == NULL)
+        build_error(b, node, "transform: jq or script is required");
+    if (jq != NULL) {
+        if ((dep->transform_jq = ks_jq_compile(ks_yaml_scalar(jq), err, sizeof(err))) == NULL)
+            build_error(b, jq, "transform.jq: %s", err);
+        if (script != NULL)
+            ks_diag_at(&b->pool->warnings, b->file, ks_yaml_line(script), ks_yaml_column(script),
+                       "transform: jq and script are both set: jq is applied and script ignored, as in Argo");
+    } else if (script != NULL) {
+        dep->filters.scripts = pool_scripts(b);
+        dep->transform_script = compile_lua(b, script, "transform.script");
+    }
+}
+
 static void
 build_filters(sensor_build_t *b, ks_filters_t *f, const yaml_node_t *dep, const yaml_node_t *node)
 {
@@ -228,6 +277,10 @@ build_filters(sensor_build_t *b, ks_filters_t *f, const yaml_node_t *dep, const 
     f->op = get_logic(b, dep, "filtersLogicalOperator");
     if (node == NULL)
         return;
+    if (get(b, node, "script") != NULL) {
+        f->scripts = pool_scripts(b);
+        f->script = compile_lua(b, get(b, node, "script"), "filters.script");
+    }
     f->data_op = get_logic(b, node, "dataLogicalOperator");
     f->expr_op = get_logic(b, node, "exprLogicalOperator");
     if (data != NULL) {
@@ -672,6 +725,7 @@ build_sensor(sensor_build_t *b, const yaml_node_t *root)
                 build_error(b, dname, "duplicate dependency name '%s'", dep->name);
         }
         build_filters(b, &dep->filters, node, get(b, node, "filters"));
+        build_transform(b, dep, get(b, node, "transform"));
     }
 
     trigs = get(b, spec, "triggers");
@@ -767,6 +821,7 @@ sensor_free(ks_sensor_t *sensor)
         free(sensor->deps[i].name);
         free(sensor->deps[i].event_source);
         free(sensor->deps[i].event_name);
+        ks_jq_free(sensor->deps[i].transform_jq);
         filters_free(&sensor->deps[i].filters);
     }
     free(sensor->deps);
@@ -796,7 +851,7 @@ ks_pool_load_file(ks_pool_t *pool, const char *path, ks_diag_t *diag)
     for (size_t d = 0; d < yaml.ndocs; d++) {
         yaml_node_t    *root = ks_yaml_root(&yaml, d);
         ks_diag_t       found = {0}, warnings = {0};
-        sensor_build_t  b = { path, &yaml.docs[d], &found, 0, NULL };
+        sensor_build_t  b = { path, &yaml.docs[d], &found, 0, NULL, pool };
         yaml_node_t    *kind = root->type == YAML_MAPPING_NODE ? get(&b, root, "kind") : NULL;
 
         /* another kind of manifest (an EventSource beside its Sensor): say so, not field by field */
@@ -865,6 +920,7 @@ ks_pool_free(ks_pool_t *pool)
         sensor_free(pool->sensors[i]);
     free(pool->sensors);
     ks_match_free(pool->match);
+    ks_scripts_free(pool->scripts);
     ks_diag_free(&pool->warnings);
     *pool = (ks_pool_t){0};
 }

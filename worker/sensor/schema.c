@@ -192,14 +192,14 @@ static const schema_field_t expr_filter[] = { STR("expr"), OBJLIST("fields", pay
 
 static const schema_field_t dependency_filter[] = {
     OBJ("time", time_filter), OBJ("context", event_context), OBJLIST("data", data_filter),
-    OBJLIST("exprs", expr_filter), STR("dataLogicalOperator"), STR("exprLogicalOperator"),
-    REFUSE("script", NOT_YET("filters.script (Lua)")), END,
+    OBJLIST("exprs", expr_filter), STR("dataLogicalOperator"), STR("exprLogicalOperator"), STR("script"), END,
 };
+
+static const schema_field_t transform[] = { STR("jq"), STR("script"), END };
 
 static const schema_field_t dependency[] = {
     STR("name"), STR("eventSourceName"), STR("eventName"), OBJ("filters", dependency_filter),
-    STR("filtersLogicalOperator"),
-    REFUSE("transform", NOT_YET("transform (jq and Lua)")), END,
+    STR("filtersLogicalOperator"), OBJ("transform", transform), END,
 };
 
 static const schema_field_t sensor_spec[] = {

@@ -59,6 +59,8 @@ typedef struct ks_filters {
     bool               has_time;
     int32_t            time_start, time_stop;   /* seconds of the day */
     ks_tz_t           *time_tz;
+    struct ks_scripts *scripts;         /* the pool's Lua state, when script is set */
+    int                script;          /* filters.script (Lua): its handle in scripts, or 0 */
 } ks_filters_t;
 
 typedef struct ks_dependency {
@@ -66,6 +68,8 @@ typedef struct ks_dependency {
     char         *event_source;     /* matched against the CloudEvent source */
     char         *event_name;       /* matched against the CloudEvent subject */
     ks_filters_t  filters;
+    struct ks_jq *transform_jq;     /* transform.jq, or NULL */
+    int           transform_script; /* transform.script (Lua, in filters.scripts' state), or 0 */
     ks_sensor_t  *sensor;
     size_t        index;
 } ks_dependency_t;
@@ -145,6 +149,7 @@ typedef struct ks_pool {
     ks_sensor_t         **sensors;
     size_t                nsensors;
     struct ks_match      *match;
+    struct ks_scripts    *scripts;      /* the Lua state of every script of the pool, or NULL */
     ks_diag_t             warnings;     /* what loading accepted but a person should know */
 } ks_pool_t;
 
