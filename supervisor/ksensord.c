@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "sup_supervisor.h"
 #include "actions/actions.h"
+#include "pipeline/kafka_conf.h"
 #include "pipeline/worker.h"
 
 #define DEFAULT_CONFIG KS_SYSCONFDIR "/ksensord.yaml"
@@ -67,6 +68,7 @@ main(int argc, char **argv)
     char        *end;
     int          c, slot = -1, rc;
 
+    ks_kafka_init_process();
     while ((c = getopt_long(argc, argv, "c:tfw:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "ctl.h"
+#include "pipeline/kafka_conf.h"
 
 static const struct {
     const char *name;
@@ -73,6 +74,7 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+    ks_kafka_init_process();
     if (argc < 2) {
         usage(stderr);
         return CTL_USAGE;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "core/log.h"
@@ -114,4 +115,10 @@ ks_kafka_conf(const ks_config_t *cfg, const char *brokers)
     for (size_t i = 0; i < cfg->eventbus.librdkafka.n; i++)
         ks_kafka_set(conf, cfg->eventbus.librdkafka.kv[i].key, cfg->eventbus.librdkafka.kv[i].value);
     return conf;
+}
+
+void
+ks_kafka_init_process(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 }

@@ -24,4 +24,9 @@ bool ks_kafka_embedded(const ks_config_t *cfg);
 /* Whether eventbus.librdkafka sets the property (ksensor's own defaults then give way). */
 bool ks_kafka_user_set(const ks_config_t *cfg, const char *property);
 
+/* Once, first thing in a program that uses Kafka: OpenSSL must not free its state at exit while
+ * librdkafka's broker threads may still be inside a TLS handshake (a fatal exit during a failing
+ * handshake would crash the process instead of exiting with its status). */
+void ks_kafka_init_process(void);
+
 #endif
