@@ -260,27 +260,33 @@ ks_event_data_clear(ks_event_data_t *d)
     d->parsed = false;
 }
 
-/* transform: jq, else Lua, on the data (an event without data is left as it is, as in Argo). */
+/* transform: jq, else Lua, on the data (an event without data is left as it is, as in Argo): 1 and
+ * *out, 0 (no data), or -1. */
 static int
-transform(const ks_dependency_t *dep, ks_event_data_t *data, ks_event_t *out, json_t **result, char *err,
-          size_t errlen)
+transform(const ks_dependency_t *dep, ks_event_data_t *data, ks_event_t *out, char *err, size_t errlen)
 {
-    const json_t *in = ks_event_data(data);
-    char          why[384];
-    char         *text;
+    const ks_event_t *ev = data->ev;
+    char              why[384], *text = NULL;
+    size_t            len = 0;
+    json_t           *result;
 
-    *result = NULL;
-    if (in == NULL)
+    if (ev->data == NULL)
         return 0;
-    *result = dep->transform_jq != NULL ? ks_jq_transform(dep->transform_jq, in, why, sizeof(why))
-                                        : ks_script_transform(dep->filters.scripts, dep->transform_script, in, why,
-                                                              sizeof(why));
-    if (*result == NULL) {
+    if (dep->transform_jq != NULL) {
+        text = ks_jq_transform(dep->transform_jq, (const char *)ev->data, ev->data_len, &len, why, sizeof(why));
+    } else if (ks_event_data(data) == NULL) {
+        snprintf(why, sizeof(why), "the event's data is not JSON");
+    } else if ((result = ks_script_transform(dep->filters.scripts, dep->transform_script, ks_event_data(data), why,
+                                             sizeof(why))) != NULL) {
+        text = json_dumps(result, JSON_COMPACT | JSON_SORT_KEYS);      /* Go's encoder sorts keys */
+        len = strlen(text);
+        json_decref(result);
+    }
+    if (text == NULL) {
         snprintf(err, errlen, "transform.%s: %s", dep->transform_jq != NULL ? "jq" : "script", why);
         return -1;
     }
-    text = json_dumps(*result, JSON_COMPACT | JSON_SORT_KEYS);     /* Go's encoder sorts keys */
-    ks_event_copy_with_data(out, data->ev, text, strlen(text), "application/json");
+    ks_event_copy_with_data(out, ev, text, len, "application/json");
     free(text);
     return 1;
 }
@@ -290,24 +296,23 @@ ks_dependency_accept(const ks_dependency_t *dep, ks_event_data_t *data, ks_event
                      size_t errlen)
 {
     const ks_filters_t *f = &dep->filters;
-    const ks_event_t   *ev = data->ev;
-    const json_t       *fdata = NULL;
-    json_t             *result = NULL;
+    ks_event_data_t     tdata = { out, NULL, false };
+    ks_event_data_t    *fdata = data;
     int                 rc = 1;
 
     *transformed = false;
     if (dep->transform_jq != NULL || dep->transform_script > 0) {
-        if ((rc = transform(dep, data, out, &result, err, errlen)) < 0)
+        if ((rc = transform(dep, data, out, err, errlen)) < 0)
             return -1;
         *transformed = rc == 1;
+        if (*transformed)
+            fdata = &tdata;         /* the filters see what the transform made */
         rc = 1;
     }
-    if (ks_filters_any(f)) {
-        if (f->nexprs > 0 || f->ndata > 0 || f->script > 0)
-            fdata = *transformed ? result : ks_event_data(data);
-        rc = ks_filters_eval(f, *transformed ? out : ev, fdata, err, errlen);
-    }
-    json_decref(result);
+    if (ks_filters_any(f))
+        rc = ks_filters_eval(f, fdata->ev, f->nexprs > 0 || f->ndata > 0 || f->script > 0 ? ks_event_data(fdata) : NULL,
+                             err, errlen);
+    ks_event_data_clear(&tdata);
     if (rc != 1 && *transformed) {
         ks_event_free(out);
         *transformed = false;

@@ -473,20 +473,18 @@ ks_jq_free(ks_jq_t *q)
     free(q);
 }
 
-json_t *
-ks_jq_transform(ks_jq_t *q, const json_t *data, char *err, size_t errlen)
+char *
+ks_jq_transform(ks_jq_t *q, const char *data, size_t len, size_t *outlen, char *err, size_t errlen)
 {
-    char   *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-    jv      out;
-    json_t *result = NULL;
+    jv    in = jv_parse_sized(data, (int)len), out;
+    char *text;
 
-    if (!json_is_object(data)) {
-        free(text);
+    if (!jv_is_valid(in) || jv_get_kind(in) != JV_KIND_OBJECT) {
+        jv_free(in);
         snprintf(err, errlen, "the event's data is not a JSON object");
         return NULL;
     }
-    jq_start(q->jq, jv_parse(text), 0);
-    free(text);
+    jq_start(q->jq, in, 0);
     out = jq_next(q->jq);
     if (!jv_is_valid(out)) {
         if (jv_invalid_has_msg(jv_copy(out))) {
@@ -512,10 +510,10 @@ ks_jq_transform(ks_jq_t *q, const json_t *data, char *err, size_t errlen)
         snprintf(err, errlen, "jq transformation output must be a JSON object");
         return NULL;
     }
-    out = jv_dump_string(out, 0);
-    result = json_loads(jv_string_value(out), 0, NULL);
+    out = jv_dump_string(out, JV_PRINT_SORTED);     /* Go's encoder sorts keys too */
+    *outlen = (size_t)jv_string_length_bytes(jv_copy(out));
+    text = ks_malloc(*outlen + 1);
+    memcpy(text, jv_string_value(out), *outlen + 1);
     jv_free(out);
-    if (result == NULL)
-        snprintf(err, errlen, "jq's output is not JSON jansson reads");
-    return result;
+    return text;
 }

@@ -14,7 +14,8 @@
  * (JSON null members and arrays nested in arrays left out); a filter passes only on an exact `true`;
  * a transform returns a table, which becomes a JSON object, or an array when it has a sequence part
  * (an empty table is {} unless its metatable sets __is_array = true). jq (libjq) takes the data and
- * its first output, which must be an object, replaces it. */
+ * its first output, which must be an object, replaces it; keys are written sorted, as Go writes
+ * them. */
 #ifndef KS_SENSOR_SCRIPT_H
 #define KS_SENSOR_SCRIPT_H
 
@@ -47,7 +48,9 @@ json_t *ks_script_transform(ks_scripts_t *s, int script, const json_t *data, cha
 ks_jq_t *ks_jq_compile(const char *program, char *err, size_t errlen);
 void     ks_jq_free(ks_jq_t *jq);
 
-/* The first output of the program on data, which must be an object; NULL with the reason in err. */
-json_t *ks_jq_transform(ks_jq_t *jq, const json_t *data, char *err, size_t errlen);
+/* The first output of the program on data (JSON text of an object), itself an object: compact
+ * JSON text with sorted keys (malloc'd, its length in *outlen), or NULL with the reason in err.
+ * Text in, text out: the data is parsed once, by jq. */
+char *ks_jq_transform(ks_jq_t *jq, const char *data, size_t len, size_t *outlen, char *err, size_t errlen);
 
 #endif
