@@ -18,6 +18,8 @@ size_t ks_pool_load_glob(ks_pool_t *pool, const char *pattern, ks_diag_t *diag);
 /* Builds the (source, subject) index once every file is loaded. */
 void ks_pool_index(ks_pool_t *pool);
 
+/* Frees what a pool holds — needed after any load, even one that refused every sensor (the pool
+ * may have made its Lua state). */
 void ks_pool_free(ks_pool_t *pool);
 
 ks_sensor_t *ks_pool_sensor(const ks_pool_t *pool, const char *name);

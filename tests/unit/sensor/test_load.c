@@ -180,6 +180,7 @@ START_TEST(test_invalid_case)
     ck_assert_msg(strcmp(got, expected) == 0, "%s:\n--- got\n%s--- expected\n%s", path, got, expected);
     free(expected);
     ks_diag_free(&diag);
+    ks_pool_free(&pool);        /* (its Lua state, made by scripts of sensors then refused) */
 }
 END_TEST
 
