@@ -146,18 +146,18 @@ eval_dependency(ks_eval_t *eval, ks_dependency_t *dep, shared_event_t *se, ks_ev
     size_t             s = sensor->index;
     char               err[512];
     int64_t            now = se->ev.time_sec != INT64_MIN ? se->ev.time_sec : (int64_t)time(NULL);
-    shared_event_t    *own = ks_calloc(1, sizeof(*own));
+    shared_event_t     scratch, *own = NULL;
     bool               transformed;
-    int                rc = ks_dependency_accept(dep, data, &own->ev, &transformed, err, sizeof(err));
+    int                rc = ks_dependency_accept(dep, data, &scratch.ev, &transformed, err, sizeof(err));
 
     if (rc < 0 && eval->ops.dropped != NULL)
         eval->ops.dropped(sensor->name, dep->name, err, eval->ops.ctx);
-    if (rc != 1 || !transformed) {
-        free(own);
-        if (rc != 1)
-            return;
-    } else {
-        own->refs = 1;      /* this dependency's own event, the transform's */
+    if (rc != 1)
+        return;
+    if (transformed) {      /* this dependency's own event, the transform's */
+        own = ks_calloc(1, sizeof(*own));
+        own->ev = scratch.ev;
+        own->refs = 1;
         se = own;
     }
 
@@ -181,7 +181,7 @@ eval_dependency(ks_eval_t *eval, ks_dependency_t *dep, shared_event_t *se, ks_ev
             }
         }
     }
-    if (se == own)
+    if (own != NULL)
         shared_release(own);
 }
 
