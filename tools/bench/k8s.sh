@@ -17,7 +17,12 @@ if ! command -v go >/dev/null && ! "$kube" build >/dev/null 2>&1; then
   exit 0
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ksensor-bench-k8s.XXXXXX")
-trap '"$kube" stop --dir "$work/kube" >/dev/null 2>&1; pkill -f "$work" 2>/dev/null; [[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
+cleanup() {
+  "$kube" stop --dir "$work/kube" >/dev/null 2>&1 || true
+  pkill -f "$work" 2>/dev/null || true      # (nothing left to kill is the usual case)
+  [[ -n ${KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
 "$kube" build >/dev/null
 "$kube" start --dir "$work/kube" >/dev/null
 "$kube" crd --dir "$work/kube"
