@@ -17,9 +17,11 @@
 
 #include <openssl/evp.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/yaml.h"
+#include "sensor/jpath.h"
 
 #define ARGO_CONFIG_DIR   "/argo-events/config"    /* where Argo mounts the configmaps a source names */
 #define MAX_SOURCE        (512u << 10)             /* Argo's bound on a url source */
@@ -116,30 +118,6 @@ parse_object(const char *text, size_t len, const char *what, char *err, size_t e
     return obj;
 }
 
-static char *
-read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE  *fp = fopen(path, "r");
-    char  *text;
-    size_t n;
-
-    if (fp == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    text = ks_malloc(MAX_SOURCE + 1);
-    n = fread(text, 1, MAX_SOURCE + 1, fp);
-    fclose(fp);
-    if (n > MAX_SOURCE) {
-        snprintf(err, errlen, "%s is larger than %u bytes", path, MAX_SOURCE);
-        free(text);
-        return NULL;
-    }
-    text[n] = '\0';
-    *len = n;
-    return text;
-}
-
 /* The source's object once its text is known: parsed, then the trigger's parameters applied. */
 static json_t *
 object_of(ks_kop_request_t *r, const char *text, size_t len, const char *what, char *err, size_t errlen)
@@ -183,7 +161,7 @@ ks_kop_request_new(const ks_firing_t *f, const char *kind, char *err, size_t err
     } else if ((v = json_object_get(source, "file")) != NULL) {
         const char *path = json_string_value(json_object_get(v, "path"));
         size_t      len = 0;
-        char       *text = path ? read_file(path, &len, err, errlen) : NULL;
+        char       *text = path ? ks_read_file(path, MAX_SOURCE, &len, err, errlen) : NULL;
 
         if (path == NULL)
             snprintf(err, errlen, "%s trigger: source.file.path is required", kind);
@@ -254,19 +232,6 @@ ks_kop_merge(json_t *dst, const json_t *src)
     }
 }
 
-/* obj[key], made an object when missing. */
-static json_t *
-child(json_t *obj, const char *key)
-{
-    json_t *c = json_object_get(obj, key);
-
-    if (!json_is_object(c)) {
-        c = json_object();
-        json_object_set_new(obj, key, c);
-    }
-    return c;
-}
-
 static const char *
 meta_str(const json_t *obj, const char *key)
 {
@@ -315,25 +280,31 @@ finish(attempt_t *a, bool ok, const char *fmt, ...)
     attempt_free(a);
 }
 
+/* Sends the request the attempt holds (again, after a 429 or for the next poll of policy.k8s). */
 static void
-request(attempt_t *a, step_t step, const char *method, const char *path, json_t *body, const char *ctype)
+resend(attempt_t *a)
 {
     char err[512];
 
-    a->step = step;
-    if (a->path != path) {
-        free(a->method);
-        free(a->path);
-        free(a->ctype);
-        json_decref(a->body);
-        a->method = ks_strdup(method);
-        a->path = ks_strdup(path);
-        a->ctype = ctype ? ks_strdup(ctype) : NULL;
-        a->body = body;         /* the attempt takes it */
-    }
     a->call = ks_kube_request(a->s->kube, a->method, a->path, a->body, a->ctype, on_reply, a, err, sizeof(err));
     if (a->call == NULL)
         finish(a, false, "%s", err);
+}
+
+/* The attempt's next request (body is taken), for step. */
+static void
+request(attempt_t *a, step_t step, const char *method, const char *path, json_t *body, const char *ctype)
+{
+    a->step = step;
+    free(a->method);
+    free(a->path);
+    free(a->ctype);
+    json_decref(a->body);
+    a->method = ks_strdup(method);
+    a->path = ks_strdup(path);
+    a->ctype = ctype ? ks_strdup(ctype) : NULL;
+    a->body = body;
+    resend(a);
 }
 
 /* The attempt's start, the repetition of a throttled request, the next poll of policy.k8s. */
@@ -347,7 +318,7 @@ on_timer(struct ev_loop *loop, ev_timer *timer, int revents)
     if (a->step == ST_START)
         begin(a);
     else
-        request(a, a->step, a->method, a->path, a->body, a->ctype);
+        resend(a);
 }
 
 /* "Workflow ns/name" for messages. */
@@ -438,12 +409,12 @@ succeeded(attempt_t *a, const char *did, const json_t *object)
 static void
 post(attempt_t *a)
 {
-    json_t *meta = child(a->obj, "metadata");
+    json_t *meta = ks_jpath_member_object(a->obj, "metadata");
     char   *path, ts[32];
 
-    json_object_set_new(child(meta, "annotations"), KS_FIRING_ANNOTATION, json_string(a->r->firing_id));
+    json_object_set_new(ks_jpath_member_object(meta, "annotations"), KS_FIRING_ANNOTATION, json_string(a->r->firing_id));
     if (a->labels) {
-        json_t *labels = child(meta, "labels");
+        json_t *labels = ks_jpath_member_object(meta, "labels");
 
         snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL) * 1000);
         json_object_set_new(labels, "events.argoproj.io/sensor", json_string(a->r->trig->sensor->name));
@@ -466,7 +437,7 @@ post(attempt_t *a)
 static void
 placed(attempt_t *a)
 {
-    json_t     *meta = child(a->obj, "metadata");
+    json_t     *meta = ks_jpath_member_object(a->obj, "metadata");
     const char *ns = meta_str(a->obj, "namespace"), *name = meta_str(a->obj, "name");
     const char *gen = meta_str(a->obj, "generateName");
 
@@ -753,7 +724,7 @@ mounted_configmap(const json_t *cm, size_t *len)
     if (name == NULL || key == NULL)
         return NULL;
     path = ks_asprintf("%s/%s/%s", ARGO_CONFIG_DIR, name, key);
-    text = stat(path, &st) == 0 ? read_file(path, len, err, sizeof(err)) : NULL;
+    text = stat(path, &st) == 0 ? ks_read_file(path, MAX_SOURCE, len, err, sizeof(err)) : NULL;
     free(path);
     if (text != NULL && *len > 0 && text[*len - 1] == '\n')
         text[--*len] = '\0';

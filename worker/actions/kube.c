@@ -9,12 +9,14 @@
 #include <time.h>
 
 #include "core/base64.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/yaml.h"
 
 #define SERVICE_ACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define MAX_RESPONSE        (16u << 20)
+#define MAX_TOKEN           (64u << 10)
 
 struct ks_kube {
     ks_httpc_t *httpc;
@@ -38,33 +40,11 @@ typedef struct kube_call {
 
 /* ---- credentials ------------------------------------------------------------------------------- */
 
-static char *
-read_file(const char *path, char *err, size_t errlen)
-{
-    FILE  *fp = fopen(path, "r");
-    char  *text = NULL;
-    size_t len = 0, cap = 0, n;
-
-    if (fp == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    do {
-        if (len + 4096 + 1 > cap)
-            text = ks_realloc(text, cap = 2 * cap + 4096 + 1);
-        n = fread(text + len, 1, cap - len - 1, fp);
-        len += n;
-    } while (n > 0);
-    text[len] = '\0';
-    fclose(fp);
-    return text;
-}
-
 /* A token as read from a file: without its trailing newline. */
 static char *
 read_token(const char *path, char *err, size_t errlen)
 {
-    char *token = read_file(path, err, errlen);
+    char *token = ks_read_file(path, MAX_TOKEN, NULL, err, errlen);
 
     if (token != NULL)
         token[strcspn(token, "\r\n")] = '\0';

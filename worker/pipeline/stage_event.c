@@ -29,30 +29,13 @@ event_decode(const rd_kafka_message_t *msg, ks_event_t *ev, char *err, size_t er
     return ks_event_decode(ev, msg->payload, msg->len, err, errlen);
 }
 
-/* The event's record for one dependency: ev's encoding, made once for all the dependencies that take
- * it as it is (*shared), or this dependency's own after a transform. NULL when it is too large. */
-static char *
-encode_for(const ks_event_t *ev, bool own, char **shared, size_t *len)
-{
-    char *text;
-
-    if (!own && *shared != NULL) {
-        *len = strlen(*shared);
-        return *shared;
-    }
-    text = ks_event_encode(ev, len);
-    if (!own)
-        *shared = text;
-    return text;
-}
-
 int
 ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
 {
     ks_event_t              ev;
     ks_dependency_t *const *deps;
-    size_t                  ndeps, elen = 0;
-    char                    err[512], *shared = NULL;
+    size_t                  ndeps, elen = 0, shared_len = 0;
+    char                    err[512], *shared = NULL;   /* ev's encoding, for the dependencies that take it as it is */
     ks_event_data_t         data = { &ev, NULL, false };
     int                     rc = 0;
 
@@ -75,9 +58,15 @@ ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
             env->stats->events_filtered++;
         if (pass != 1)
             continue;
-        encoded = encode_for(own ? &transformed : &ev, own, &shared, &elen);
-        if (own)
+        if (own) {          /* this dependency's own record: the transform's event */
+            encoded = ks_event_encode(&transformed, &elen);
             ks_event_free(&transformed);
+        } else {
+            if (shared == NULL)
+                shared = ks_event_encode(&ev, &shared_len);
+            encoded = shared;
+            elen = shared_len;
+        }
         if (elen > KS_MAX_RECORD) {
             snprintf(err, sizeof(err), "the event is too large to forward (%zu bytes, limit %d)", elen, KS_MAX_RECORD);
             rc = ks_batch_bad_record(env->batch, msg, err);

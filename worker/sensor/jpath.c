@@ -765,3 +765,15 @@ ks_jpath_set(json_t **root, const char *path, json_t *value, char *err, size_t e
     *root = res;
     return 0;
 }
+
+json_t *
+ks_jpath_member_object(json_t *obj, const char *key)
+{
+    json_t *member = json_object_get(obj, key);
+
+    if (!json_is_object(member)) {
+        member = json_object();
+        json_object_set_new(obj, key, member);
+    }
+    return member;
+}

@@ -57,6 +57,9 @@ bool ks_jpath_bool(const json_t *value);
 /* gjson's Result.Type name: "String", "Number", "True", "False", "Null" (also for NULL), "JSON". */
 const char *ks_jpath_type(const json_t *value);
 
+/* obj[key] when it is an object; otherwise an empty object put there first (a borrowed reference). */
+json_t *ks_jpath_member_object(json_t *obj, const char *key);
+
 /* sjson-style set: stores value (the reference is STOLEN, also on error) at path inside *root,
  * creating what is missing and replacing *root when it is NULL or not a container. On error *root
  * is unchanged. Returns 0, or -1 with a message. */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "sensor/jpath.h"
 
 #define LABEL_PREFIX "workflows.argoproj.io/"
 
@@ -42,19 +43,6 @@ int
 ks_wf_op_creates(ks_wf_op_t op)
 {
     return op == KS_WF_SUBMIT || op == KS_WF_SUBMIT_FROM || op == KS_WF_RESUBMIT;
-}
-
-/* obj[key], made an object when missing. */
-static json_t *
-child(json_t *obj, const char *key)
-{
-    json_t *c = json_object_get(obj, key);
-
-    if (!json_is_object(c)) {
-        c = json_object();
-        json_object_set_new(obj, key, c);
-    }
-    return c;
 }
 
 /* "k1=v1,k2=v2" into the map obj. */
@@ -93,7 +81,7 @@ set_parameter(json_t *wf, const char *kv, char *err, size_t errlen)
         return -1;
     }
     name = ks_strndup(kv, (size_t)(eq - kv));
-    args = child(child(wf, "spec"), "arguments");
+    args = ks_jpath_member_object(ks_jpath_member_object(wf, "spec"), "arguments");
     params = json_object_get(args, "parameters");
     if (!json_is_array(params)) {
         params = json_array();
@@ -151,20 +139,20 @@ ks_wf_args_apply(const json_t *args, json_t *wf, char *err, size_t errlen)
             return -1;
         }
         if (strcmp(flag, "--entrypoint") == 0)
-            json_object_set_new(child(wf, "spec"), "entrypoint", json_string(value));
+            json_object_set_new(ks_jpath_member_object(wf, "spec"), "entrypoint", json_string(value));
         else if (strcmp(flag, "--serviceaccount") == 0)
-            json_object_set_new(child(wf, "spec"), "serviceAccountName", json_string(value));
-        else if (strcmp(flag, "--labels") == 0 && set_pairs(child(child(wf, "metadata"), "labels"), value, "-l", err, errlen) != 0)
+            json_object_set_new(ks_jpath_member_object(wf, "spec"), "serviceAccountName", json_string(value));
+        else if (strcmp(flag, "--labels") == 0 && set_pairs(ks_jpath_member_object(ks_jpath_member_object(wf, "metadata"), "labels"), value, "-l", err, errlen) != 0)
             return -1;
         else if (strcmp(flag, "--annotations") == 0 &&
-                 set_pairs(child(child(wf, "metadata"), "annotations"), value, "--annotations", err, errlen) != 0)
+                 set_pairs(ks_jpath_member_object(ks_jpath_member_object(wf, "metadata"), "annotations"), value, "--annotations", err, errlen) != 0)
             return -1;
         else if (strcmp(flag, "--parameter") == 0 && set_parameter(wf, value, err, errlen) != 0)
             return -1;
         else if (strcmp(flag, "--name") == 0)
-            json_object_set_new(child(wf, "metadata"), "name", json_string(value));
+            json_object_set_new(ks_jpath_member_object(wf, "metadata"), "name", json_string(value));
         else if (strcmp(flag, "--generate-name") == 0)
-            json_object_set_new(child(wf, "metadata"), "generateName", json_string(value));
+            json_object_set_new(ks_jpath_member_object(wf, "metadata"), "generateName", json_string(value));
     }
     return 0;
 }
@@ -199,7 +187,7 @@ ks_wf_from(const json_t *source, const char *now, char *err, size_t errlen)
     snprintf(generate, sizeof(generate), "%s-", name);
     wf = workflow_of(source, generate);
     meta = json_object_get(wf, "metadata");
-    labels = child(meta, "labels");
+    labels = ks_jpath_member_object(meta, "labels");
     if (strcasecmp(kind, "CronWorkflow") == 0) {
         const json_t *spec = json_object_get(source, "spec");
         const json_t *wmeta = json_object_get(spec, "workflowMetadata");
@@ -210,7 +198,7 @@ ks_wf_from(const json_t *source, const char *now, char *err, size_t errlen)
             json_object_set_new(wf, "spec", json_object());
         json_object_update(labels, json_object_get(wmeta, "labels"));
         json_object_set_new(labels, LABEL_PREFIX "cron-workflow", json_string(name));
-        json_object_update(child(meta, "annotations"), json_object_get(wmeta, "annotations"));
+        json_object_update(ks_jpath_member_object(meta, "annotations"), json_object_get(wmeta, "annotations"));
         json_object_set_new(json_object_get(meta, "annotations"), LABEL_PREFIX "scheduled-time", json_string(now));
         if (json_object_get(wmeta, "finalizers") != NULL)
             json_object_set(meta, "finalizers", json_object_get(wmeta, "finalizers"));
