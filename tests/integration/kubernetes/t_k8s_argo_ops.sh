@@ -74,21 +74,16 @@ YAML
 } >"$KS_TMP/sensors/argo.yaml"
 sed -i '/^ *$/d' "$KS_TMP/sensors/argo.yaml"
 
-pl_config "$KS_TMP/ksensord.yaml" "$pool" argohost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
-printf 'kubernetes:\n  kubeconfig: "%s"\n' "$KS_KUBE/kubeconfig" >>"$KS_TMP/ksensord.yaml"
+kb_config "$KS_TMP/ksensord.yaml" "$pool" argohost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
 "$KS_BUILD/ksensord" -t -c "$KS_TMP/ksensord.yaml" >/dev/null || pl_fail "the sensor does not load"
 pl_topic "$pool-events" 1
 pl_start_fresh pid "$KS_TMP/worker.log" "$KS_TMP/ksensord.yaml"
 
-ledger() {
-  "$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" --json |
-    jq -r --arg t "$1" --arg f "$2" '[.[] | select(.trigger == $t)] | last | .[$f] // ""'
-}
+ledger() { kb_last "$KS_TMP/ksensord.yaml" "$@"; }     # TRIGGER FIELD
 fire() {
   pl_event "$1-1" "$1" >"$KS_TMP/e.tsv"
   pl_produce "$pool-events" "$KS_TMP/e.tsv"
-  pl_until 60 "the $1 firing to end" bash -c "[[ -n \$(\"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/ksensord.yaml\" --json |
-    jq -r --arg t '$1' '.[] | select(.trigger == \$t and .status != \"attempting\") | .id') ]]"
+  pl_until 60 "the $1 firing to end" kb_over "$KS_TMP/ksensord.yaml" 1 "$1"
 }
 made() {   # TRIGGER: the object its ledger result names
   local name

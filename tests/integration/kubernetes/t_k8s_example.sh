@@ -44,23 +44,20 @@ mkdir -p "$KS_TMP/sensors"
 cp "$KS_TOP/etc/sensors/workflow-chain.yaml" "$KS_TMP/sensors/"
 sed 's/name: workflow-chain/name: elsewhere/; s/namespace: argo/namespace: default/' \
   "$KS_TOP/etc/sensors/workflow-chain.yaml" >"$KS_TMP/sensors/elsewhere.yaml"
-pl_config "$KS_TMP/ksensord.yaml" "$pool" exhost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
-printf 'kubernetes:\n  kubeconfig: "%s"\n' "$KS_TMP/sa.kubeconfig" >>"$KS_TMP/ksensord.yaml"
+kb_config "$KS_TMP/ksensord.yaml" "$pool" exhost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml" "$KS_TMP/sa.kubeconfig"
 sed -i 's/steps: 5/steps: 1/' "$KS_TMP/sensors/elsewhere.yaml"
 pl_topic "$pool-events" 1
 pl_event e1 build "$data" workflows >"$KS_TMP/e.tsv"
 pl_produce "$pool-events" "$KS_TMP/e.tsv"
 pl_start_fresh pid "$KS_TMP/worker.log" "$KS_TMP/ksensord.yaml"
 
-pl_until 60 "the deploy Workflow" bash -c "[[ -n \$(KS_TMP=$KS_TMP; \"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/ksensord.yaml\" --json |
-  jq -r '.[] | select(.sensor == \"elsewhere\" and .status != \"attempting\") | .id') &&
-  -n \$(\"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/ksensord.yaml\" --json | jq -r '.[] | select(.sensor == \"workflow-chain\" and .status == \"done\") | .id') ]]"
+pl_until 60 "both sensors' firings to end" kb_over "$KS_TMP/ksensord.yaml" 2
 pl_stop "$pid"
 names=$(kb_list argo workflows events.argoproj.io/sensor=workflow-chain)
 [[ $(wc -l <<<"$names") == 1 && $names == deploy-* ]] || pl_fail "argo: $names"
 wf=$(kb_ok GET "/apis/argoproj.io/v1alpha1/namespaces/argo/workflows/$names")
 [[ $(jq -c '[.spec.arguments.parameters[].value, .spec.workflowTemplateRef.name]' <<<"$wf") == "[\"$name\",\"app:7\",\"deploy\"]" ]] ||
   pl_fail "deploy: $(jq -c .spec <<<"$wf")"
-row=$("$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" --json | jq -c '.[] | select(.sensor == "elsewhere")')
+row=$(kb_ledger "$KS_TMP/ksensord.yaml" | jq -c '.[] | select(.sensor == "elsewhere")')
 [[ $(jq -r .status <<<"$row") == failed && $(jq -r .last_status <<<"$row") == 403 ]] || pl_fail "elsewhere: $row"
 pl_say "etc/sensors/workflow-chain.yaml with etc/k8s/rbac.yaml's account: deploy submitted in argo; 403 in default"

@@ -58,20 +58,14 @@ retry=("      atLeastOnce: true" "      retryStrategy:" "        steps: 30" "   
 
 run() {   # NAME KUBECONFIG EVENTS: a worker of its own for sensor NAME with KUBECONFIG, EVENTS events in
   local name=$1
-  pl_config "$KS_TMP/$name.yaml" "$pool-$name" failhost "$KS_TMP/data-$name" "$KS_TMP/sensors/$name.yaml"
-  printf 'kubernetes:\n  kubeconfig: "%s"\n  timeout: 5s\n' "$2" >>"$KS_TMP/$name.yaml"
+  kb_config "$KS_TMP/$name.yaml" "$pool-$name" failhost "$KS_TMP/data-$name" "$KS_TMP/sensors/$name.yaml" "$2" 5s
   pl_topic "$pool-$name-events" 1
   for i in $(seq 1 "$3"); do pl_event "$name-$i" "$name"; done >"$KS_TMP/$name.tsv"
   pl_produce "$pool-$name-events" "$KS_TMP/$name.tsv"
   pl_start_fresh pid "$KS_TMP/$name.log" "$KS_TMP/$name.yaml"
 }
-ledger() {   # NAME: the ledger rows of pool NAME, one JSON array
-  "$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/$1.yaml" --json
-}
-wait_over() {   # NAME N: N firings of NAME not attempting any more
-  pl_until 90 "$2 firings of $1 to end" bash -c "[[ \$(\"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/$1.yaml\" --json |
-    jq '[.[] | select(.status != \"attempting\")] | length') -ge $2 ]]"
-}
+ledger() { kb_ledger "$KS_TMP/$1.yaml"; }                                        # NAME
+wait_over() { pl_until 90 "$2 firings of $1 to end" kb_over "$KS_TMP/$1.yaml" "$2"; }   # NAME N
 
 # anonymous: the kubeconfig names no user
 cat >"$KS_TMP/anonymous.kubeconfig" <<YAML

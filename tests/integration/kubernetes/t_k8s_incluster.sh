@@ -36,36 +36,16 @@ port=${KB_SERVER##*:}
 
 pool=k8sic-$RANDOM
 mkdir -p "$KS_TMP/sensors"
-cat >"$KS_TMP/sensors/ic.yaml" <<YAML
-apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata: {name: incluster, namespace: $ns}
-spec:
-  dependencies: [{name: e, eventSourceName: demo, eventName: go}]
-  triggers:
-    - template:
-        name: wf
-        k8s:
-          source:
-            resource:
-              apiVersion: argoproj.io/v1alpha1
-              kind: Workflow
-              metadata: {generateName: ic-}
-              spec: {entrypoint: main}
-      atLeastOnce: true
-      retryStrategy: {steps: 60, duration: 250ms, jitter: 0}
-YAML
+kb_workflow_sensor incluster "$ns" go ic- "      atLeastOnce: true" \
+  "      retryStrategy: {steps: 60, duration: 250ms, jitter: 0}" >"$KS_TMP/sensors/ic.yaml"
 pl_config "$KS_TMP/ksensord.yaml" "$pool" ichost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
 pl_topic "$pool-events" 1
 pl_start_fresh pid "$KS_TMP/worker.log" "$KS_TMP/ksensord.yaml" KUBERNETES_SERVICE_HOST=127.0.0.1 \
   KUBERNETES_SERVICE_PORT="$port"
 
-done_at_least() {   # N: at least N firings done
-  (($("$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" --json | jq '[.[] | select(.status == "done")] | length') >= $1))
-}
 pl_event e1 go >"$KS_TMP/e.tsv"
 pl_produce "$pool-events" "$KS_TMP/e.tsv"
-pl_until 60 "the first firing done" done_at_least 1
+pl_until 60 "the first firing done" kb_done "$KS_TMP/ksensord.yaml" 1
 pl_say "in-cluster: created with the service account's token"
 
 echo not-a-token >"$sa/.token.new"
@@ -74,7 +54,7 @@ pl_event e2 go >"$KS_TMP/e.tsv"
 pl_produce "$pool-events" "$KS_TMP/e.tsv"
 pl_until 30 "an attempt refused with the bad token" grep -q 'attempt [0-9]* of 60 failed.*Unauthorized' "$KS_TMP/worker.log"
 token
-pl_until 60 "the second firing done" done_at_least 2
+pl_until 60 "the second firing done" kb_done "$KS_TMP/ksensord.yaml" 2
 pl_stop "$pid"
 grep -q "read the token file $sa/token again" "$KS_TMP/worker.log" || pl_fail "no line about the token file read again"
 [[ $(kb_list "$ns" workflows | wc -l) == 2 ]] || pl_fail "expected 2 Workflows: $(kb_list "$ns" workflows)"

@@ -19,40 +19,10 @@ want_kills=10
 ns=$(kb_namespace)
 pool=k8skill-$seed
 mkdir -p "$KS_TMP/sensors"
-cat >"$KS_TMP/sensors/create.yaml" <<YAML
-apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata:
-  name: create
-  namespace: $ns
-spec:
-  dependencies:
-    - name: e
-      eventSourceName: demo
-      eventName: go
-  triggers:
-    - template:
-        name: wf
-        k8s:
-          source:
-            resource:
-              apiVersion: argoproj.io/v1alpha1
-              kind: Workflow
-              metadata:
-                generateName: run-
-              spec:
-                entrypoint: main
-                arguments:
-                  parameters:
-                    - name: i
-          parameters:
-            - src:
-                dependencyName: e
-                dataKey: i
-              dest: spec.arguments.parameters.0.value
-YAML
-pl_config "$KS_TMP/w.yaml" "$pool" killhost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
-printf 'kubernetes:\n  kubeconfig: "%s"\n' "$KS_KUBE/kubeconfig" >>"$KS_TMP/w.yaml"
+kb_workflow_sensor create "$ns" go run- \
+  "          parameters:" "            - src: {dependencyName: e, dataKey: i}" \
+  "              dest: spec.arguments.parameters.0.value" >"$KS_TMP/sensors/create.yaml"
+kb_config "$KS_TMP/w.yaml" "$pool" killhost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
 sed -i 's/^batchSize: .*/batchSize: 100/' "$KS_TMP/w.yaml"
 
 seq 1 "$n" | while read -r i; do pl_event "e$i" go "{\"i\":\"$i\"}"; done >"$KS_TMP/events.tsv"
@@ -110,13 +80,13 @@ cmp -s "$KS_TMP/params" <(seq 1 "$n") || pl_fail "the Workflows' parameters are 
 # The ledger: every firing has its row, none failed or unknown. A kill between a batch's Kafka commit
 # and its SQLite commit loses that batch's "done" rows (the pipeline's order, DESIGN.md §2.2), so a
 # few rows may still say attempting for objects that exist: at most one batch per kill.
-"$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/w.yaml" --json >"$KS_TMP/ledger.json"
+kb_ledger "$KS_TMP/w.yaml" >"$KS_TMP/ledger.json"
 rows=$(jq length "$KS_TMP/ledger.json")
 done=$(jq '[.[] | select(.status == "done")] | length' "$KS_TMP/ledger.json")
 bad=$(jq -r '.[] | select(.status != "done" and .status != "attempting") | "\(.id) \(.status) \(.last_error)"' "$KS_TMP/ledger.json")
 ((rows == n)) || pl_fail "the ledger has $rows rows for $n firings"
 [[ -z $bad ]] || pl_fail "ledger rows neither done nor attempting: $bad"
 pl_say "ledger: $done done, $((n - done)) left attempting by kills between the Kafka and SQLite commits"
-again=$("$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/w.yaml" --json |
+again=$(kb_ledger "$KS_TMP/w.yaml" |
   jq '[.[] | select((.result // "") | test("by an earlier attempt"))] | length')
 pl_say "exactly $n Workflows, one per firing and per event; $again creates found done by an earlier life"

@@ -83,22 +83,17 @@ kb_ok POST "/api/v1/namespaces/$ns/configmaps" '{"apiVersion":"v1","kind":"Confi
 kb_ok POST "/api/v1/namespaces/$ns/configmaps" \
   "$(jq -cn '{apiVersion:"v1",kind:"ConfigMap",metadata:{name:"template"},data:{object:"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-configmap\n"}}')" >/dev/null
 
-pl_config "$KS_TMP/ksensord.yaml" "$pool" opshost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
-printf 'kubernetes:\n  kubeconfig: "%s"\n' "$KS_KUBE/kubeconfig" >>"$KS_TMP/ksensord.yaml"
+kb_config "$KS_TMP/ksensord.yaml" "$pool" opshost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
 pl_topic "$pool-events" 1
 pl_start_fresh pid "$KS_TMP/worker.log" "$KS_TMP/ksensord.yaml"
 
-ledger() {   # TRIGGER FIELD: the field of the trigger's last ledger row
-  "$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" --json |
-    jq -r --arg t "$1" --arg f "$2" '[.[] | select(.trigger == $t)] | last | .[$f] // ""'
-}
+ledger() { kb_last "$KS_TMP/ksensord.yaml" "$@"; }     # TRIGGER FIELD
 n=0
 fire() {     # EVENT [V]: one event, then waits until its firing is over in the ledger
   n=$((n + 1))
   pl_event "$1-$n" "$1" "{\"v\":\"${2:-x}\"}" >"$KS_TMP/e.tsv"
   pl_produce "$pool-events" "$KS_TMP/e.tsv"
-  pl_until 60 "the $1 firing to end" bash -c "[[ \$(\"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/ksensord.yaml\" --json |
-    jq -r --arg t '$1' '[.[] | select(.trigger == \$t and .status != \"attempting\")] | length') -ge \${2:-1} ]]" _ "$1" "${3:-1}"
+  pl_until 60 "the $1 firing to end" kb_over "$KS_TMP/ksensord.yaml" "${3:-1}" "$1"
 }
 get_cm() { kb_ok GET "/api/v1/namespaces/$ns/configmaps/$1"; }
 

@@ -33,46 +33,26 @@ ns=$(kb_namespace)
 pool=k8sthrottle-$RANDOM
 n=20
 mkdir -p "$KS_TMP/sensors"
-for i in $(seq 1 "$n"); do
-  cat >"$KS_TMP/sensors/s$i.yaml" <<YAML
-apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata: {name: s$i, namespace: $ns}
-spec:
-  dependencies: [{name: e, eventSourceName: demo, eventName: go}]
-  triggers:
-    - template:
-        name: wf
-        k8s:
-          source:
-            resource:
-              apiVersion: argoproj.io/v1alpha1
-              kind: Workflow
-              metadata: {generateName: t-}
-              spec: {entrypoint: main}
-YAML
-done
-pl_config "$KS_TMP/ksensord.yaml" "$pool" throttlehost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
-printf 'kubernetes:\n  kubeconfig: "%s"\n' "$KS_TMP/throttled.kubeconfig" >>"$KS_TMP/ksensord.yaml"
+for i in $(seq 1 "$n"); do kb_workflow_sensor "s$i" "$ns" go t- >"$KS_TMP/sensors/s$i.yaml"; done
+kb_config "$KS_TMP/ksensord.yaml" "$pool" throttlehost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml" \
+  "$KS_TMP/throttled.kubeconfig"
 pl_topic "$pool-events" 1
 pl_start_fresh pid "$KS_TMP/worker.log" "$KS_TMP/ksensord.yaml"
 # the discovery of argoproj.io first, so that the writes meet each other at the server
 pl_event warm go >"$KS_TMP/e.tsv"
 pl_produce "$pool-events" "$KS_TMP/e.tsv"
-pl_until 60 "the first $n firings" bash -c "[[ \$(\"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/ksensord.yaml\" --json |
-  jq '[.[] | select(.status != \"attempting\")] | length') -ge $n ]]"
+pl_until 60 "the first $n firings" kb_over "$KS_TMP/ksensord.yaml" "$n"
 for round in 1 2 3; do
   pl_event "go-$round" go >"$KS_TMP/e.tsv"
   pl_produce "$pool-events" "$KS_TMP/e.tsv"
   want=$((n * (round + 1)))
-  pl_until 120 "$want firings over" bash -c "[[ \$(\"$KS_BUILD/ksensorctl\" ledger -c \"$KS_TMP/ksensord.yaml\" --json |
-    jq '[.[] | select(.status != \"attempting\")] | length') -ge $want ]]"
+  pl_until 120 "$want firings over" kb_over "$KS_TMP/ksensord.yaml" "$want"
   grep -q 'the API server is throttling (429' "$KS_TMP/worker.log" && break
 done
 pl_stop "$pid"
 throttled=$(grep -c 'the API server is throttling (429' "$KS_TMP/worker.log" || true)
 ((throttled > 0)) || pl_fail "no 429 met in $round rounds of $n simultaneous creates: the test proves nothing"
-"$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" --json >"$KS_TMP/ledger.json"
+kb_ledger "$KS_TMP/ksensord.yaml" >"$KS_TMP/ledger.json"
 rows=$(jq length "$KS_TMP/ledger.json")
 done=$(jq '[.[] | select(.status == "done")] | length' "$KS_TMP/ledger.json")
 ((done == rows)) || pl_fail "$((rows - done)) of $rows firings not done: $(jq -c '[.[] | select(.status != "done") | .last_error]' "$KS_TMP/ledger.json")"

@@ -146,8 +146,7 @@ YAML
   event a-done completed ADD "$done_wf" null
 } >"$KS_TMP/round1.tsv"
 
-pl_config "$KS_TMP/ksensord.yaml" "$pool" k8shost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
-printf 'kubernetes:\n  kubeconfig: "%s"\n' "$KS_KUBE/kubeconfig" >>"$KS_TMP/ksensord.yaml"
+kb_config "$KS_TMP/ksensord.yaml" "$pool" k8shost "$KS_TMP/data" "$KS_TMP/sensors/*.yaml"
 pl_topic "$pool-events" 1
 pl_produce "$pool-events" "$KS_TMP/round1.tsv"
 pl_start_fresh pid "$KS_TMP/worker.log" "$KS_TMP/ksensord.yaml"
@@ -189,7 +188,7 @@ check_one next-on-add report report- >/dev/null
 pl_say "one Workflow per sensor, parameters, labels and firing annotation as expected"
 
 # The ledger: done, with what was made.
-result=$("$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" --json | jq -r '.[] | select(.trigger == "deploy") | .result')
+result=$(kb_last "$KS_TMP/ksensord.yaml" deploy result)
 [[ $result == "created Workflow $ns/deploy-"*" uid $deploy_uid" ]] || {
   "$KS_BUILD/ksensorctl" ledger -c "$KS_TMP/ksensord.yaml" >&2 || true
   pl_fail "ledger result: '$result'"

@@ -53,3 +53,53 @@ contexts:
 current-context: local
 YAML
 }
+
+# kb_config FILE POOL INSTANCE DATADIR SENSORS_GLOB [KUBECONFIG [TIMEOUT]]: pl_config's worker
+# configuration with kubernetes.kubeconfig (default: the suite's admin) and kubernetes.timeout.
+kb_config() {
+  pl_config "$1" "$2" "$3" "$4" "$5"
+  printf 'kubernetes:\n  kubeconfig: "%s"\n' "${6:-$KS_KUBE/kubeconfig}" >>"$1"
+  [[ -z ${7:-} ]] || printf '  timeout: %s\n' "$7" >>"$1"
+}
+
+# kb_ledger CONFIG: the ledger rows of the worker of CONFIG, one JSON array.
+kb_ledger() { "$KS_BUILD/ksensorctl" ledger -c "$1" --json; }
+
+# kb_last CONFIG TRIGGER FIELD: FIELD of TRIGGER's last ledger row ("" when there is none).
+kb_last() {
+  kb_ledger "$1" | jq -r --arg t "$2" --arg f "$3" '[.[] | select(.trigger == $t)] | last | .[$f] // ""'
+}
+
+# kb_over CONFIG N [TRIGGER]: at least N firings (of TRIGGER) are over (not attempting); for pl_until.
+kb_over() {
+  (($(kb_ledger "$1" | jq --arg t "${3:-}" '[.[] | select(.status != "attempting" and
+     ($t == "" or .trigger == $t))] | length') >= $2))
+}
+
+# kb_done CONFIG N: at least N firings are done; for pl_until.
+kb_done() { (($(kb_ledger "$1" | jq '[.[] | select(.status == "done")] | length') >= $2)); }
+
+# kb_workflow_sensor NAME NAMESPACE EVENT PREFIX [LINE...]: a Sensor whose one k8s trigger, "wf",
+# creates a Workflow with generateName PREFIX on EVENT (source demo); LINEs are appended as they
+# are (10 spaces: under k8s; 6: under the trigger).
+kb_workflow_sensor() {
+  cat <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: $1, namespace: $2}
+spec:
+  dependencies: [{name: e, eventSourceName: demo, eventName: $3}]
+  triggers:
+    - template:
+        name: wf
+        k8s:
+          source:
+            resource:
+              apiVersion: argoproj.io/v1alpha1
+              kind: Workflow
+              metadata: {generateName: $4}
+              spec: {entrypoint: main}
+YAML
+  local line
+  for line in "${@:5}"; do echo "$line"; done
+}
