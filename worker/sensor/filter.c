@@ -9,6 +9,7 @@
 #include <pcre2.h>
 
 #include "core/mem.h"
+#include "sensor/gotmpl.h"
 #include "sensor/jpath.h"
 #include "sensor/script.h"
 
@@ -85,6 +86,27 @@ parse_bool(const char *s)
     return -1;
 }
 
+/* A data filter's template on the text found at its path (Argo: `.Input` is that text; an empty
+ * or "<no value>" output is an error). Takes text; returns the output, or NULL with err set. */
+static char *
+apply_template(const ks_data_filter_t *d, char *text, char *err, size_t errlen)
+{
+    json_t *input = json_stringn_nocheck(text, strlen(text));
+    char    why[256];
+    char   *out = ks_gotmpl_exec(d->tmpl, input, NULL, why, sizeof(why));
+
+    json_decref(input);
+    free(text);
+    if (out == NULL) {
+        snprintf(err, errlen, "data filter '%s': template: %.200s", d->path, why);
+    } else if (out[0] == '\0' || strcmp(out, "<no value>") == 0) {
+        snprintf(err, errlen, "data filter '%s': template evaluated to empty string or no value", d->path);
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
 /* One data filter: its values are OR-ed. */
 static int
 filter_data_one(const ks_data_filter_t *d, const json_t *data, char *err, size_t errlen)
@@ -99,6 +121,8 @@ filter_data_one(const ks_data_filter_t *d, const json_t *data, char *err, size_t
     }
     text = ks_jpath_string(found);
     json_decref(found);
+    if (d->tmpl != NULL && (text = apply_template(d, text, err, errlen)) == NULL)
+        return -1;
 
     if (d->type == KS_DATA_STRING) {
         pcre2_match_data *md = NULL;

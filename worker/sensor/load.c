@@ -17,6 +17,7 @@
 
 #include "core/mem.h"
 #include "core/yaml.h"
+#include "sensor/gotmpl.h"
 #include "sensor/match.h"
 #include "sensor/schema.h"
 #include "sensor/script.h"
@@ -107,6 +108,40 @@ parse_clock(const char *s)
     return h * 3600 + m * 60 + sec;
 }
 
+/* A Go template, parsed; a refusal points at the construct: its own column when the template is
+ * a one-line scalar written without escapes, otherwise the scalar's start and the construct's
+ * character in the template. */
+static ks_gotmpl_t *
+compile_template(sensor_build_t *b, const yaml_node_t *node, const char *what)
+{
+    const char  *text = ks_yaml_scalar(node);
+    char         err[256];
+    size_t       offset = 0, chars = 0, total = 0;
+    ks_gotmpl_t *t = ks_gotmpl_parse(text, &offset, err, sizeof(err));
+    bool         quoted;
+
+    if (t != NULL)
+        return t;
+    for (size_t i = 0; text[i] != '\0'; i++) {
+        bool starts_char = ((unsigned char)text[i] & 0xC0) != 0x80;
+
+        total += starts_char;
+        chars += starts_char && i < offset;
+    }
+    quoted = node->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+             node->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    if ((node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE || quoted) &&
+        node->start_mark.line == node->end_mark.line &&
+        node->end_mark.column - node->start_mark.column == total + (quoted ? 2 : 0)) {
+        ks_diag_at(b->diag, b->file, ks_yaml_line(node), ks_yaml_column(node) + (unsigned)(chars + quoted),
+                   "%s: %s", what, err);
+        b->problems++;
+    } else {
+        build_error(b, node, "%s: %s (character %zu of the template)", what, err, chars + 1);
+    }
+    return NULL;
+}
+
 static void
 build_data_filter(sensor_build_t *b, ks_data_filter_t *f, const yaml_node_t *node)
 {
@@ -114,8 +149,10 @@ build_data_filter(sensor_build_t *b, ks_data_filter_t *f, const yaml_node_t *nod
     static const ks_cmp_t    cmp_of[] = { KS_CMP_EQ, KS_CMP_NE, KS_CMP_GT, KS_CMP_GE, KS_CMP_LT, KS_CMP_LE };
     const char              *type = get_str(b, node, "type");
     const char              *cmp = get_str(b, node, "comparator");
-    yaml_node_t             *values = get(b, node, "value");
+    yaml_node_t             *values = get(b, node, "value"), *tmpl = get(b, node, "template");
 
+    if (tmpl != NULL)
+        f->tmpl = compile_template(b, tmpl, "data filter template");
     f->path = dup_or_null(get_str(b, node, "path"));
     if (f->path == NULL || f->path[0] == '\0')
         build_error(b, node, "data filter: path is required");
@@ -349,7 +386,7 @@ build_params(sensor_build_t *b, ks_params_t *params, const yaml_node_t *list, bo
         yaml_node_t *src = get(b, node, "src");
         ks_param_t  *p = &params->items[i];
         const char  *op = get_str(b, node, "operation");
-        yaml_node_t *raw = get(b, src, "useRawData");
+        yaml_node_t *raw = get(b, src, "useRawData"), *tmpl;
 
         p->dest = ks_strdup(get_str(b, node, "dest") ? get_str(b, node, "dest") : "");
         if (src == NULL) {
@@ -360,6 +397,10 @@ build_params(sensor_build_t *b, ks_params_t *params, const yaml_node_t *list, bo
         p->data_key = dup_or_null(get_str(b, src, "dataKey"));
         p->context_key = dup_or_null(get_str(b, src, "contextKey"));
         p->value = dup_or_null(get_str(b, src, "value"));
+        if ((tmpl = get(b, src, "dataTemplate")) != NULL)
+            p->data_template = compile_template(b, tmpl, "dataTemplate");
+        if ((tmpl = get(b, src, "contextTemplate")) != NULL)
+            p->context_template = compile_template(b, tmpl, "contextTemplate");
         p->use_raw_data = raw != NULL && ks_yaml_scalar(raw)[0] == 't';
         if (p->dependency == NULL)
             build_error(b, src, "parameter: src.dependencyName is required");
@@ -757,6 +798,8 @@ params_free(ks_params_t *params)
         free(p->context_key);
         free(p->value);
         free(p->dest);
+        ks_gotmpl_free(p->data_template);
+        ks_gotmpl_free(p->context_template);
     }
     free(params->items);
 }
@@ -794,6 +837,7 @@ filters_free(ks_filters_t *f)
             pcre2_code_free(d->regexes[j]);
         }
         free(d->path);
+        ks_gotmpl_free(d->tmpl);
         free(d->values);
         free(d->regexes);
         free(d->numbers);

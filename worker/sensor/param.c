@@ -1,8 +1,9 @@
 /* param.c — resolving and applying TriggerParameters (see param.h).
  *
  * Follows argo-events pkg/sensors/triggers/params.go: a value comes from the event's data
- * (dataKey, only for application/json data), its context (contextKey), the default `value`, or —
- * without any key — the whole event as Argo marshals it. Scalars are inserted as strings unless
+ * (dataTemplate, dataKey: only for application/json data) or else its context (contextTemplate,
+ * contextKey), a template first, then the key, then the default `value`, or — without any key or
+ * template — the whole event as Argo marshals it. Scalars are inserted as strings unless
  * useRawData asks for the raw JSON value. */
 #include "sensor/param.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "sensor/gotmpl.h"
 #include "sensor/jpath.h"
 
 typedef enum { RESOLVED, SKIPPED, FAILED } resolve_t;
@@ -52,12 +54,34 @@ is_json_media(const char *type)
     return n == strlen("application/json") && strncmp(type, "application/json", n) == 0;
 }
 
+/* A template's output, or NULL when it fails or prints nothing or "<no value>" (Argo's failure,
+ * which falls back to the key, then the default), with why in why. */
+static char *
+run_template(const ks_gotmpl_t *tmpl, const json_t *payload, char *why, size_t whylen)
+{
+    char *out = ks_gotmpl_exec(tmpl, payload, NULL, why, whylen);
+
+    if (out != NULL && (out[0] == '\0' || strcmp(out, "<no value>") == 0)) {
+        snprintf(why, whylen, "it evaluated to %s", out[0] ? "<no value>" : "an empty string");
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* Argo's ResolveParamValue: the data (when dataKey or dataTemplate is set, and it is JSON) or else
+ * the context is the payload; its template is tried first, then its key, then the default value. */
 static resolve_t
 resolve(const ks_param_t *p, const ks_held_event_t *events, size_t n, param_value_t *out, char *err,
         size_t errlen)
 {
-    const ks_event_t *ev = find_event(events, n, p->dependency);
-    json_t           *found = NULL;
+    const ks_event_t  *ev = find_event(events, n, p->dependency);
+    bool               use_data = p->data_key != NULL || p->data_template != NULL;
+    const char        *key = use_data ? p->data_key : p->context_key;
+    const ks_gotmpl_t *tmpl = use_data ? p->data_template : p->context_template;
+    const char        *what = use_data ? (tmpl ? "dataTemplate" : "dataKey") : (tmpl ? "contextTemplate" : "contextKey");
+    json_t            *payload = NULL, *found = NULL;
+    char               why[256] = "";
 
     *out = (param_value_t){ NULL, "String" };
     if (ev == NULL) {
@@ -66,7 +90,7 @@ resolve(const ks_param_t *p, const ks_held_event_t *events, size_t n, param_valu
         out->text = ks_strdup(p->value);
         return RESOLVED;
     }
-    if (p->data_key == NULL && p->context_key == NULL) {
+    if (key == NULL && tmpl == NULL) {
         json_t *whole;
 
         if (p->value != NULL) {
@@ -78,18 +102,19 @@ resolve(const ks_param_t *p, const ks_held_event_t *events, size_t n, param_valu
         json_decref(whole);
         return RESOLVED;
     }
-    if (p->data_key != NULL && is_json_media(ev->datacontenttype)) {
-        json_t *data = ks_event_data_json(ev);
-
-        found = data ? ks_jpath_get(data, p->data_key) : NULL;
-        json_decref(data);
-    }
-    if (found == NULL && p->context_key != NULL) {
-        json_t *ctx = ks_event_context_json(ev);
-
-        found = ks_jpath_get(ctx, p->context_key);
-        json_decref(ctx);
-    }
+    if (!use_data)
+        payload = ks_event_context_json(ev);
+    else if (is_json_media(ev->datacontenttype))
+        payload = ks_event_data_json(ev);
+    if (payload == NULL)
+        snprintf(why, sizeof(why), "the event data is not JSON");
+    if (payload != NULL && tmpl != NULL)
+        out->text = run_template(tmpl, payload, why, sizeof(why));
+    if (payload != NULL && out->text == NULL && key != NULL)
+        found = ks_jpath_get(payload, key);
+    json_decref(payload);
+    if (out->text != NULL)
+        return RESOLVED;
     if (found != NULL) {
         value_of(found, out);
         json_decref(found);
@@ -99,8 +124,12 @@ resolve(const ks_param_t *p, const ks_held_event_t *events, size_t n, param_valu
         out->text = ks_strdup(p->value);
         return RESOLVED;
     }
-    snprintf(err, errlen, "parameter of '%s': %s '%s' resolves to nothing and there is no default value",
-             p->dependency, p->data_key ? "dataKey" : "contextKey", p->data_key ? p->data_key : p->context_key);
+    if (why[0] != '\0')
+        snprintf(err, errlen, "parameter of '%s': %s: %.200s, and there is no %sdefault value", p->dependency, what,
+                 why, tmpl != NULL && key != NULL ? "match for its key and no " : "");
+    else
+        snprintf(err, errlen, "parameter of '%s': %s '%s' resolves to nothing and there is no default value",
+                 p->dependency, what, key);
     return FAILED;
 }
 

@@ -65,8 +65,7 @@ static const schema_field_t tls_config[] = {
 
 static const schema_field_t param_source[] = {
     STR("dependencyName"), STR("contextKey"), STR("dataKey"), STR("value"), BOOL("useRawData"),
-    REFUSE("contextTemplate", NOT_YET("contextTemplate (Go templates)")),
-    REFUSE("dataTemplate", NOT_YET("dataTemplate (Go templates)")), END,
+    STR("contextTemplate"), STR("dataTemplate"), END,
 };
 
 static const schema_field_t parameter[] = {
@@ -183,8 +182,7 @@ static const schema_field_t event_context[] = {
 };
 
 static const schema_field_t data_filter[] = {
-    STR("path"), STR("type"), LIST("value", SK_STRING), STR("comparator"),
-    REFUSE("template", NOT_YET("filters.data[].template (Go templates)")), END,
+    STR("path"), STR("type"), LIST("value", SK_STRING), STR("comparator"), STR("template"), END,
 };
 
 static const schema_field_t payload_field[] = { STR("path"), STR("name"), END };

@@ -38,6 +38,7 @@ typedef struct ks_data_filter {
     void           **regexes;   /* string type: compiled PCRE2 patterns (pcre2_code *) */
     double          *numbers;   /* number type */
     bool            *bools;     /* bool type */
+    struct ks_gotmpl *tmpl;     /* template: applied to the value found before it is compared */
 } ks_data_filter_t;
 
 /* filters.exprs[]: an expression over named fields, each a gjson path into the data. */
@@ -82,6 +83,8 @@ typedef struct ks_param {
     char          *data_key;       /* NULL when absent */
     char          *context_key;
     char          *value;          /* src.value: the default */
+    struct ks_gotmpl *data_template;    /* src.dataTemplate, or NULL */
+    struct ks_gotmpl *context_template; /* src.contextTemplate, or NULL */
     bool           use_raw_data;
     char          *dest;
     ks_param_op_t  op;

@@ -43,6 +43,24 @@ static const struct {
     { "data: [{path: x, type: string, value: ['a']}]", "", "{\"s\":\"a\"}", NULL, -1 },
     { "data: [{path: x, type: string, value: ['a']}]", "", NULL, NULL, 1 },
     { "data: [{path: x, type: string, value: ['a']}]", "", "\"just text\"", NULL, -1 },
+    /* template (filter.go: `.Input` is the text at the path; its output is compared; an empty or
+     * "<no value>" output or an execution error is the filter's error); Argo's documented example */
+    { "data: [{path: body, type: string, value: ['^hello$'], template: '{{ b64dec .Input }}'}]", "",
+      "{\"body\":\"aGVsbG8=\"}", NULL, 1 },
+    { "data: [{path: body, type: string, value: ['^hello$'], template: '{{ b64dec .Input }}'}]", "",
+      "{\"body\":\"aGVsbA==\"}", NULL, 0 },
+    { "data: [{path: s, type: number, comparator: '>', value: ['3'], template: '{{ len .Input }}'}]", "",
+      "{\"s\":\"hello\"}", NULL, 1 },
+    { "data: [{path: s, type: bool, value: ['true'], template: '{{ hasPrefix \"he\" .Input }}'}]", "",
+      "{\"s\":\"hello\"}", NULL, 1 },
+    { "data: [{path: o, type: string, value: ['\"a\":1'], template: '{{ .Input }}'}]", "",
+      "{\"o\":{\"a\":1}}", NULL, 1 },
+    { "data: [{path: s, type: string, value: ['.*'], template: '{{ .Input | trimPrefix \"x\" }}'}]", "",
+      "{\"s\":\"x\"}", NULL, -1 },
+    { "data: [{path: s, type: string, value: ['.*'], template: '{{ .Input.field }}'}]", "",
+      "{\"s\":\"x\"}", NULL, -1 },
+    { "dataLogicalOperator: or\n        data: [{path: s, type: string, value: ['.*'], template: '{{ .Input.f }}'}, "
+      "{path: s, type: string, value: ['x']}]", "", "{\"s\":\"x\"}", NULL, 1 },
     /* dataLogicalOperator */
     { "data: [{path: a, type: number, value: ['1']}, {path: b, type: number, value: ['2']}]", "",
       "{\"a\":1,\"b\":3}", NULL, 0 },

@@ -1,8 +1,10 @@
-/* test_param.c — every parameter form: dataKey, contextKey, default value, whole event, useRawData,
+/* test_param.c — every parameter form: dataKey, contextKey, dataTemplate, contextTemplate, default
+ * value, whole event, useRawData,
  * overwrite/append/prepend, a missing dependency, an empty dest as the whole payload. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "sensor/gotmpl.h"
 #include "sensor/param.h"
 #include "unit.h"
 
@@ -77,11 +79,12 @@ START_TEST(test_context_key_and_default)
                      "{\"x\":\"shop\"}");
     ck_assert_str_eq(apply((ks_param_t){ .dependency = "order", .context_key = "time" }, NULL),
                      "{\"x\":\"2026-01-01T12:00:00Z\"}");
-    /* data wins over context when both resolve; context is used when data does not */
+    /* with both set, data wins outright (params.go assigns the data's key over the context's): a
+     * dataKey that finds nothing does not fall back to the contextKey */
     ck_assert_str_eq(apply((ks_param_t){ .dependency = "order", .data_key = "name", .context_key = "id" }, NULL),
                      "{\"x\":\"cup\"}");
     ck_assert_str_eq(apply((ks_param_t){ .dependency = "order", .data_key = "nope", .context_key = "id" }, NULL),
-                     "{\"x\":\"o1\"}");
+                     "error: parameter of 'order': dataKey 'nope' resolves to nothing and there is no default value");
     ck_assert_str_eq(apply((ks_param_t){ .dependency = "order", .data_key = "nope", .value = "dflt" }, NULL),
                      "{\"x\":\"dflt\"}");
     ck_assert_str_eq(apply((ks_param_t){ .dependency = "order", .data_key = "nope" }, NULL),
@@ -89,6 +92,62 @@ START_TEST(test_context_key_and_default)
     /* dataKey only reads application/json data */
     ck_assert_str_eq(apply((ks_param_t){ .dependency = "text", .data_key = "x", .value = "v" }, NULL),
                      "{\"x\":\"v\"}");
+}
+END_TEST
+
+/* Runs one parameter with a template (compiled here) in the data or context slot. */
+static const char *
+apply_template(ks_param_t p, const char *text, bool context)
+{
+    size_t       offset;
+    char         err[256];
+    ks_gotmpl_t *t = ks_gotmpl_parse(text, &offset, err, sizeof(err));
+    const char  *out;
+
+    ck_assert_msg(t != NULL, "%s", err);
+    if (context)
+        p.context_template = t;
+    else
+        p.data_template = t;
+    out = apply(p, NULL);
+    ks_gotmpl_free(t);
+    return out;
+}
+
+/* dataTemplate and contextTemplate (params.go getValueWithTemplate): `.Input` is the decoded data
+ * or context; the result is always a string; an error, "" or "<no value>" falls back to the key,
+ * then to the value. */
+START_TEST(test_templates)
+{
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order" }, "{{ .Input.name | upper }}-{{ .Input.id }}",
+                                    false), "{\"x\":\"CUP-42\"}");
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order", .use_raw_data = true }, "{{ .Input.id }}",
+                                    false), "{\"x\":\"42\"}");
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order" }, "{{ .Input.source }}/{{ .Input.time }}",
+                                    true), "{\"x\":\"shop/2026-01-01T12:00:00Z\"}");
+    /* fall back: to the key, then to the value, else an error that says why */
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order", .data_key = "name" }, "{{ .Input.nope }}",
+                                    false), "{\"x\":\"cup\"}");
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order", .value = "d" }, "{{ .Input.name | len | upper }}",
+                                    false), "{\"x\":\"d\"}");
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order" }, "{{ .Input.e }}", false),
+                     "error: parameter of 'order': dataTemplate: it evaluated to <no value>, and there is no default value");
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order" }, "{{ .Input.none.x }}", false),
+                     "error: parameter of 'order': dataTemplate: nil pointer evaluating interface {}.x, and there is no "
+                     "default value");
+    /* data must be JSON for a dataTemplate */
+    ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "text" }, "{{ .Input }}", false),
+                     "error: parameter of 'text': dataTemplate: the event data is not JSON, and there is no default value");
+    /* with a data and a context template, the data's wins */
+    {
+        size_t       offset;
+        char         err[256];
+        ks_gotmpl_t *ctx = ks_gotmpl_parse("{{ .Input.id }}", &offset, err, sizeof(err));
+
+        ck_assert_str_eq(apply_template((ks_param_t){ .dependency = "order", .context_template = ctx },
+                                        "{{ .Input.amount }}", false), "{\"x\":\"12.5\"}");
+        ks_gotmpl_free(ctx);
+    }
 }
 END_TEST
 
@@ -166,6 +225,7 @@ suite_param(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_data_key);
     tcase_add_test(tc, test_context_key_and_default);
+    tcase_add_test(tc, test_templates);
     tcase_add_test(tc, test_missing_dependency);
     tcase_add_test(tc, test_whole_event);
     tcase_add_test(tc, test_operations_and_paths);
