@@ -138,6 +138,8 @@ typedef struct tok {
     bool       trim;                /* T_CLOSE: " -}}" */
 } tok_t;
 
+#define MAX_DEPTH 100     /* nesting the parser (and the executor after it) recurses through */
+
 typedef struct parser {
     const char *s;
     size_t      n, i;
@@ -148,6 +150,7 @@ typedef struct parser {
     char      **vars;               /* variables in scope */
     size_t      nvars, capvars;
     int         ranges;             /* ranges around the current position */
+    int         depth;              /* parentheses and control structures around it */
     bool        trim_next;          /* the last action ended with " -}}" */
     tok_t       peeked;
     bool        has_peeked;
@@ -521,7 +524,7 @@ parse_number(operand_t *op, const char *text, size_t len)
             return false;
         op->is_float = true;
         op->fval = f;
-        if (f == (double)(int64_t)f && f > -9.2e18 && f < 9.2e18) {
+        if (f > -9.2e18 && f < 9.2e18 && f == (double)(int64_t)f) {
             op->is_int = true;
             op->ival = (int64_t)f;
         }
@@ -647,8 +650,13 @@ parse_operand(parser_t *p, operand_t *op)
         break;
     case T_LPAREN:
         lex(p);
+        if (++p->depth > MAX_DEPTH) {
+            perr(p, t.pos, "nesting deeper than %d", MAX_DEPTH);
+            return false;
+        }
         op->kind = OP_PIPE;
         op->pipe = parse_pipeline(p, "parenthesized pipeline", T_RPAREN, false);
+        p->depth--;
         if (p->failed)
             return false;
         break;
@@ -847,6 +855,11 @@ parse_control(parser_t *p, node_kind_t kind, size_t pos, const char *context)
     list_end_t how;
     tok_t      else_tok;
 
+    if (++p->depth > MAX_DEPTH) {
+        perr(p, pos, "nesting deeper than %d", MAX_DEPTH);
+        p->depth--;
+        return n;
+    }
     n->pipe = parse_pipeline(p, context, T_CLOSE, true);
     if (p->failed)
         goto out;
@@ -883,6 +896,7 @@ parse_control(parser_t *p, node_kind_t kind, size_t pos, const char *context)
         }
     }
 out:
+    p->depth--;
     var_pop(p, mark);
     return n;
 }

@@ -124,15 +124,19 @@ format_int(gt_buf_t *b, int64_t i, const spec_t *sp)
     }
     if (s.prec >= 0)
         s.zero = false;
-    if (s.zero && !s.minus && s.width > 0) {
-        /* zeros go between the sign (and prefix) and the digits */
-        while (o + nd < (size_t)s.width && o + nd < sizeof(out) - 1)
-            digits[nd++] = '0';
+    {
+        /* with the 0 flag, zeros go between the sign (and prefix) and the digits */
+        gt_buf_t whole = {0};
+
+        gt_buf_add(&whole, out, o);
+        for (size_t z = o + nd; s.zero && !s.minus && z < (size_t)(s.width > 0 ? s.width : 0); z++)
+            gt_buf_addc(&whole, '0');
+        while (nd > 0)
+            gt_buf_addc(&whole, digits[--nd]);
         s.zero = false;
+        pad(b, whole.data, whole.len, &s, false);
+        free(whole.data);
     }
-    while (nd > 0)
-        out[o++] = digits[--nd];
-    pad(b, out, o, &s, false);
 }
 
 static void
@@ -674,7 +678,11 @@ gt_fmt_time(gt_buf_t *b, const char *l, size_t n, int64_t sec, int32_t nsec)
     time_t    t = (time_t)sec;
     int       hour12;
 
-    localtime_r(&t, &tm);
+    if (localtime_r(&t, &tm) == NULL) {
+        /* beyond what struct tm holds (years past 2^31): the epoch, where Go would print the year */
+        t = 0;
+        gmtime_r(&t, &tm);
+    }
     hour12 = tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12;
     for (size_t i = 0; i < n;) {
         const char *s = l + i;

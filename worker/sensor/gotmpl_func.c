@@ -859,7 +859,8 @@ fn_int(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
     (void)n;
     switch (args[0].kind) {
     case GT_INT: return ret_int(out, args[0].u.i);
-    case GT_FLOAT: return ret_int(out, (int64_t)args[0].u.f);
+    case GT_FLOAT:  /* Go on amd64: a float out of range (or NaN) becomes the smallest int64 */
+        return ret_int(out, args[0].u.f > -9.2e18 && args[0].u.f < 9.2e18 ? (int64_t)args[0].u.f : INT64_MIN);
     case GT_BOOL: return ret_int(out, args[0].u.b);
     case GT_STRING: return ret_int(out, parse_int(S(0), N(0), true));
     default: return ret_int(out, 0);
