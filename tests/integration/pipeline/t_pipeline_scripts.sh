@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Lua and jq on the real broker, exactly once across kill -9: 3,000 events for a sensor whose
-# dependencies use a Lua filter (every third event), a jq transform then a data filter on what it
-# made, and a Lua transform, with a kafka action writing a value the transform made; the worker killed
-# at random three times while the events stream. Then the action topic holds exactly the firings
-# `ksensorctl eval` computes (the same code path), each once, and the kafka action's topic one
-# message per firing with the transformed value.
-# Bad scripts, one event each, in a last life: a loop, an endless allocation, a runtime error, a
-# transform returning nil, a jq error — each rejects its event for its dependency, counted and logged
-# as a bad record naming the sensor, the dependency and the reason; the next event still fires.
+# Lua, jq and Go templates on the real broker, exactly once across kill -9: 3,000 events for a
+# sensor whose dependencies use a Lua filter (every third event), a jq transform then a data filter
+# on what it made, and a Lua transform, with a kafka action writing a value the transform made and
+# one a dataTemplate makes of it; the worker killed at random three times while the events stream.
+# Then the action topic holds exactly the firings `ksensorctl eval` computes (the same code path),
+# each once, and the kafka action's topic one message per firing with both values.
+# Bad input, one event each, in a last life: a loop, an endless allocation, a runtime error, a
+# transform returning nil, a jq error, a data filter template over a field that is not there — each
+# rejects its event for its dependency, counted and logged as a bad record naming the sensor, the
+# dependency and the reason; a dataTemplate over a missing field without a default fails its firing,
+# logged with the reason; the next event still fires.
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/pipeline.sh"
 
@@ -56,6 +58,8 @@ spec:
           url: $PL_B
           topic: $out
           payload:
+            - src: {dependencyName: scaled, dataTemplate: "{{ .Input.label | upper }}-{{ .Input.i }}"}
+              dest: shout
             - src: {dependencyName: scaled, dataKey: label}
               dest: label
     - template:
@@ -77,12 +81,27 @@ spec:
     - {name: fails, eventSourceName: demo, eventName: bad-fails, filters: {script: "return event.no.such"}}
     - {name: nothing, eventSourceName: demo, eventName: bad-nothing, transform: {script: "return nil"}}
     - {name: jqfails, eventSourceName: demo, eventName: bad-jqfails, transform: {jq: "error(\\"bad input\\")"}}
+    - name: tmplfilter
+      eventSourceName: demo
+      eventName: bad-tmplfilter
+      filters: {data: [{path: x, type: string, value: [".*"], template: "{{ .Input.missing.field }}"}]}
+    - {name: tmplparam, eventSourceName: demo, eventName: bad-tmplparam}
   triggers:
     - template: {name: t-loops, conditions: loops, log: {}}
     - template: {name: t-grows, conditions: grows, log: {}}
     - template: {name: t-fails, conditions: fails, log: {}}
     - template: {name: t-nothing, conditions: nothing, log: {}}
     - template: {name: t-jqfails, conditions: jqfails, log: {}}
+    - template: {name: t-tmplfilter, conditions: tmplfilter, log: {}}
+    - template:
+        name: t-tmplparam
+        conditions: tmplparam
+        kafka:
+          url: $PL_B
+          topic: $out
+          payload:
+            - src: {dependencyName: tmplparam, dataTemplate: "{{ .Input.nope }}"}
+              dest: v
 YAML
 seq 1 3000 | while read -r i; do pl_event "e$i" n "{\"i\":$i}"; done >"$KS_TMP/events.tsv"
 pl_oracle "$KS_TMP/events.tsv" "$KS_TMP/sensors/scripts.yaml" >"$KS_TMP/expected"
@@ -114,7 +133,10 @@ pl_read "$out" '%s\n' | jq -r .label | sort -u >"$KS_TMP/labels"
 [[ $(pl_count "$out") == "$want" && $(wc -l <"$KS_TMP/labels") == "$want" ]] ||
   pl_fail "$out: $(pl_count "$out") messages, $(wc -l <"$KS_TMP/labels") distinct, expected $want"
 [[ $(head -n 1 "$KS_TMP/labels") == n15000 ]] || pl_fail "the kafka action's label is not the transform's: $(head -n 1 "$KS_TMP/labels")"
-pl_say "exactly the $(wc -l <"$KS_TMP/got") firings eval computes, each once; $want kafka messages with the transformed label"
+pl_read "$out" '%s\n' | jq -r .shout | sort -u >"$KS_TMP/shouts"
+[[ $(wc -l <"$KS_TMP/shouts") == "$want" && $(head -n 1 "$KS_TMP/shouts") == N15000-15000 ]] ||
+  pl_fail "the dataTemplate values: $(wc -l <"$KS_TMP/shouts") distinct, first '$(head -n 1 "$KS_TMP/shouts")'"
+pl_say "exactly the $(wc -l <"$KS_TMP/got") firings eval computes, each once; $want kafka messages with the transformed label and its template"
 
 # The bad scripts, in a life of their own, one event each. Bad records are logged at most once a
 # second (the rest counted in the next line), so each event goes in once the last one's line is
@@ -124,7 +146,8 @@ pl_start pid "$KS_TMP/bad.log" "$KS_TMP/w.yaml"
 n=0
 for case in 'loops:filters.script: .*instructions' 'grows:filters.script: .*not enough memory' \
             'fails:filters.script: .*attempt to index' 'nothing:transform.script: .*not of lua table' \
-            'jqfails:transform.jq: jq: bad input'; do
+            'jqfails:transform.jq: jq: bad input' \
+            "tmplfilter:data filter 'x': template: can't evaluate field missing in type string"; do
   dep=${case%%:*} why=${case#*:}
   n=$((n + 1))
   second=$(date +%s)
@@ -133,11 +156,18 @@ for case in 'loops:filters.script: .*instructions' 'grows:filters.script: .*not 
   pl_produce "$pool-events" "$KS_TMP/bad.tsv"
   pl_until 30 "the bad record line of $dep" grep -Eq "bad record .*sensor bad, dependency $dep: $why" "$KS_TMP/bad.log"
 done
+pl_event bad-param bad-tmplparam '{"x":1}' >"$KS_TMP/bad.tsv"
+pl_produce "$pool-events" "$KS_TMP/bad.tsv"
+pl_until 30 "the failed firing of t-tmplparam" grep -q \
+  "parameter of 'tmplparam': dataTemplate: it evaluated to <no value>, and there is no default value" "$KS_TMP/bad.log"
 pl_event after-n n '{"i":3}' >"$KS_TMP/after.tsv"
 before=$(pl_count "$pool-action")
 pl_produce "$pool-events" "$KS_TMP/after.tsv"
 pl_wait_count "$pool-action" $((before + 1)) 30
 pl_stop "$pid"
-grep -q "stopped: .* 5 bad," "$KS_TMP/bad.log" || pl_fail "the worker did not count 5 bad records: $(grep stopped: "$KS_TMP/bad.log")"
-[[ -z $(pl_read "$pool-action" | grep '^bad/' || true) ]] || pl_fail "a bad script's trigger fired"
-pl_say "a loop, an endless allocation, an error, a nil transform and a jq error: each logged with its reason and counted; the next event fired"
+grep -q "stopped: .* 6 bad," "$KS_TMP/bad.log" || pl_fail "the worker did not count 6 bad records: $(grep stopped: "$KS_TMP/bad.log")"
+# t-tmplparam fires (its dependency is fine), and its action fails
+[[ -z $(pl_read "$pool-action" | grep '^bad/' | grep -v $'^bad/t-tmplparam\t' || true) ]] ||
+  pl_fail "a bad dependency's trigger fired"
+[[ -z $(pl_read "$out" '%s\n' | grep '"v"' || true) ]] || pl_fail "the failed firing wrote a message"
+pl_say "a loop, an endless allocation, an error, a nil transform, a jq error and a template over a missing field: each logged with its reason and counted; a dataTemplate without a value failed its firing; the next event fired"
