@@ -48,7 +48,8 @@ create_topic(const char *bootstrap, const char *topic, int partitions, char **co
         return 1;
     }
     queue = rd_kafka_queue_new(rk);
-    nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
+    /* the broker's default.replication.factor: 1 on one broker, all nodes on a test cluster */
+    nt = rd_kafka_NewTopic_new(topic, partitions, -1, err, sizeof(err));
     if (nt == NULL) {
         fprintf(stderr, "kstool: %s\n", err);
         return 1;
