@@ -98,6 +98,7 @@ static const ks_config_key_t config_keys[] = {
     { "kubernetes.timeout",          KS_CT_DURATION, F(kubernetes.timeout_ms), "30s", true, NULL, 100, 600000, NULL },
     { "listen",                      KS_CT_STRING,   F(listen), "127.0.0.1:9464", false, check_listen, 0, 0, NULL },
     { "commitInterval",              KS_CT_DURATION, F(commit_interval_ms), "100ms", true, NULL, 1, 60000, NULL },
+    { "commitMinInterval",           KS_CT_DURATION, F(commit_min_interval_ms), "5ms", true, NULL, 0, 60000, NULL },
     { "batchSize",                   KS_CT_INT,      F(batch_size), "1000", true, NULL, 1, 1000000, NULL },
     { "shutdownTimeout",             KS_CT_DURATION, F(shutdown_timeout_ms), "30s", true, NULL, 100, DAY_MS, NULL },
     { "pidFile",                     KS_CT_PATH,     F(pid_file), "/run/ksensord.pid", false, check_not_empty, 0, 0, NULL },

@@ -69,6 +69,7 @@ typedef struct ks_config {
     } kubernetes;
     char    *listen;                    /* host:port of /healthz, /readyz, /metrics */
     int64_t  commit_interval_ms;
+    int64_t  commit_min_interval_ms;    /* a drained worker's batch commits once this old */
     int      batch_size;
     int64_t  shutdown_timeout_ms;
     char    *pid_file;

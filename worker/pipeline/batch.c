@@ -31,6 +31,7 @@ struct ks_batch {
     ks_report_t                     *stats;
 
     bool                             open;
+    int64_t                          opened_us;     /* ks_monotonic_us() when it opened */
     size_t                           records;
     size_t                           bytes;         /* produced: held in memory until it commits */
     rd_kafka_topic_partition_list_t *offsets;
@@ -117,12 +118,19 @@ ks_batch_begin(ks_batch_t *b)
         exit(KS_EXIT_FATAL);
     }
     b->open = true;
+    b->opened_us = ks_monotonic_us();
 }
 
 bool
 ks_batch_is_open(const ks_batch_t *b)
 {
     return b->open;
+}
+
+int64_t
+ks_batch_age_us(const ks_batch_t *b)
+{
+    return b->open ? ks_monotonic_us() - b->opened_us : 0;
 }
 
 void

@@ -51,6 +51,8 @@ void ks_batch_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *o
 /* Opens the batch when none is open; whether one is. */
 void ks_batch_begin(ks_batch_t *b);
 bool ks_batch_is_open(const ks_batch_t *b);
+/* How long the open batch has been open (0 when none is). */
+int64_t ks_batch_age_us(const ks_batch_t *b);
 
 /* A member joins the batch (opened when needed) until it commits or aborts; joining twice is once. */
 void ks_batch_join(ks_batch_t *b, ks_batch_member_t *m);

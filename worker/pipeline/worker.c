@@ -1,7 +1,8 @@
 /* worker.c — the worker's loop: signals, the supervisor's socket, the Kafka handles, rebalances, and
  * the records of all three stages in the order they arrive per partition (see worker.h).
  *
- * A batch opens at a record and commits after commitInterval or batchSize records (batch.h); an
+ * A batch opens at a record and commits after commitInterval or batchSize records (batch.h), or
+ * as soon as nothing more is ready to read once it is commitMinInterval old; an
  * abortable error aborts it and rewinds to the committed offsets, a fatal one exits (the supervisor
  * respawns the worker). At the start and at every assignment the internal topics are verified
  * (topics.h); a topic that does not fit stops the daemon (KS_EXIT_UNFIT). A stop reads no more
@@ -49,6 +50,7 @@ typedef struct ks_worker {
     int                  wake[2];           /* librdkafka's queue event pipe */
     ev_io                wake_io;
     ev_timer             commit_timer;
+    ev_timer             drained_timer;     /* a drained batch's commit, once commitMinInterval old */
     ev_prepare           prepare;           /* before the loop waits: commit for calls, end a stop */
     ev_signal            sigterm, sigint, sigusr1;
     bool                 stopping;
@@ -116,13 +118,38 @@ handle(ks_worker_t *w, rd_kafka_message_t *msg)
     return 0;
 }
 
-/* Drains the consumer without blocking; a full batch commits on the spot. */
+/* Nothing more is ready to read: the batch commits now if it is commitMinInterval old, otherwise
+ * when it is. At low load a record so crosses each stage in about one commit instead of waiting
+ * for commitInterval; a busy worker, which always has records ready, still batches by
+ * commitInterval and batchSize. */
+static void
+commit_when_drained(ks_worker_t *w)
+{
+    int64_t floor_us = w->cfg->commit_min_interval_ms * 1000, age_us;
+
+    if (!ks_batch_is_open(w->batch))
+        return;
+    age_us = ks_batch_age_us(w->batch);
+    if (age_us >= floor_us) {
+        commit(w);
+    } else if (!ev_is_active(&w->drained_timer)) {
+        ev_timer_set(&w->drained_timer, (double)(floor_us - age_us) / 1e6, 0.);
+        ev_timer_start(w->loop, &w->drained_timer);
+    }
+}
+
+/* Drains the consumer without blocking; a full batch commits on the spot, and so does a batch old
+ * enough once nothing more is ready. */
 static void
 drain(ks_worker_t *w)
 {
     rd_kafka_message_t *msg;
 
-    while (!w->stopping && (msg = rd_kafka_consumer_poll(w->consumer, 0)) != NULL) {
+    while (!w->stopping) {
+        if ((msg = rd_kafka_consumer_poll(w->consumer, 0)) == NULL) {
+            commit_when_drained(w);
+            break;
+        }
         if (msg->err) {
             if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 ks_log_warning("consumer: %s", rd_kafka_message_errstr(msg));
@@ -174,6 +201,14 @@ on_commit_timer(struct ev_loop *loop, ev_timer *timer, int revents)
     (void)revents;
     drain(w);           /* also catches records whose wake-up raced with the last drain */
     commit(w);
+}
+
+static void
+on_drained_timer(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void)loop;
+    (void)revents;
+    drain(timer->data);
 }
 
 static void
@@ -622,6 +657,8 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     ev_timer_init(&w.commit_timer, on_commit_timer, 0., (double)cfg->commit_interval_ms / 1000.);
     w.commit_timer.data = &w;
     ev_timer_again(w.loop, &w.commit_timer);
+    ev_timer_init(&w.drained_timer, on_drained_timer, 0., 0.);
+    w.drained_timer.data = &w;
     if (w.sup_fd >= 0) {
         ev_io_init(&w.sup_io, on_supervisor, w.sup_fd, EV_READ);
         w.sup_io.data = &w;
