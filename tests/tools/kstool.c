@@ -4,10 +4,12 @@
  *   kstool drained BOOTSTRAP GROUP TOPIC...
  *     Whether consumer group GROUP has consumed and committed everything a read_committed reader can
  *     read in every partition of the topics: from each committed offset (the beginning when none),
- *     the first thing read must be the end of the partition. Prints one line per partition
- *     ("TOPIC PARTITION COMMITTED drained|behind") and exits 0 when all are drained, 1 when one is
- *     behind (or a transaction holding offsets of the group is still open), 2 on an error. It never
- *     joins the group (offsets are fetched, not consumed).
+ *     the first thing read must be the end of the partition, and that end its high watermark (a
+ *     transaction still open in the partition, say of a host killed with it, hides the records
+ *     after it from every read_committed reader until the broker aborts it: work not done yet).
+ *     Prints one line per partition ("TOPIC PARTITION COMMITTED drained|behind") and exits 0 when
+ *     all are drained, 1 when one is behind (or a transaction holding offsets of the group is still
+ *     open), 2 on an error. It never joins the group (offsets are fetched, not consumed).
  *   kstool describe-topic BOOTSTRAP TOPIC
  *     Prints "partitions=N replicas=R cleanup.policy=P max.message.bytes=M" and exits 0, or prints
  *     "absent" and exits 1. Asks for every topic's metadata, so it never auto-creates TOPIC.
@@ -104,6 +106,28 @@ set_conf(rd_kafka_conf_t *conf, const char *key, const char *value)
     return 0;
 }
 
+/* The partition's high watermark as a read_uncommitted reader sees it: past every record, open
+ * transactions included (-1 when it cannot be had, which then counts as behind nothing). */
+static int64_t
+high_watermark(const char *bootstrap, const rd_kafka_topic_partition_t *part)
+{
+    static rd_kafka_t *rk;
+    int64_t            low, high;
+    char               errstr[512];
+
+    if (rk == NULL) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+        if (set_conf(conf, "bootstrap.servers", bootstrap) || set_conf(conf, "isolation.level", "read_uncommitted"))
+            return -1;
+        if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr))) == NULL)
+            return -1;
+    }
+    if (rd_kafka_query_watermark_offsets(rk, part->topic, part->partition, &low, &high, 5000) != 0)
+        return -1;
+    return high;
+}
+
 static int
 drained(const char *bootstrap, const char *group, char **topics, int ntopics)
 {
@@ -172,7 +196,7 @@ drained(const char *bootstrap, const char *group, char **topics, int ntopics)
                 break;
         }
         if (i < parts->cnt && state[i] == 0 && (msg->err == 0 || msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
-            state[i] = msg->err == 0 ? 2 : 1;
+            state[i] = msg->err == 0 || msg->offset < high_watermark(bootstrap, &parts->elems[i]) ? 2 : 1;
             pending--;
         } else if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             fprintf(stderr, "kstool: %s\n", rd_kafka_message_errstr(msg));
