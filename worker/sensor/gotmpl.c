@@ -738,7 +738,6 @@ parse_pipeline(parser_t *p, const char *context, tok_kind_t end, bool decl_ok)
 {
     pipe_t *pipe = ks_calloc(1, sizeof(*pipe));
     tok_t   t = peek(p);
-    size_t  save_i = p->i;
 
     pipe->pos = t.pos;
     if (t.kind == T_VAR) {
@@ -778,9 +777,7 @@ parse_pipeline(parser_t *p, const char *context, tok_kind_t end, bool decl_ok)
                 pipe->vars[1] = ks_strndup(p->s + v2.pos, v2.len);
             pipe->nvars = v2.kind == T_VAR ? 2 : 1;
             pipe->assign = n.kind == T_ASSIGN;
-            *p = look;
-        } else {
-            p->i = save_i;
+            *p = look;      /* the declaration consumed; otherwise the variable starts a command */
         }
     }
     for (;;) {
