@@ -6,7 +6,7 @@
  *     read in every partition of the topics: from each committed offset (the beginning when none),
  *     the first thing read must be the end of the partition, and that end its high watermark (a
  *     transaction still open in the partition, say of a host killed with it, hides the records
- *     after it from every read_committed reader until the broker aborts it: work not done yet).
+ *     after it from every read_committed reader until the broker aborts it: work still ahead).
  *     Prints one line per partition ("TOPIC PARTITION COMMITTED drained|behind") and exits 0 when
  *     all are drained, 1 when one is behind (or a transaction holding offsets of the group is still
  *     open), 2 on an error. It never joins the group (offsets are fetched, not consumed).

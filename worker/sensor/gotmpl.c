@@ -91,21 +91,24 @@ free_list(node_t *n)
 }
 
 static void
+free_operand(operand_t *op)
+{
+    free(op->name);
+    free(op->str);
+    free_pipe(op->pipe);
+    for (size_t f = 0; f < op->nfields; f++)
+        free(op->fields[f]);
+    free(op->fields);
+}
+
+static void
 free_pipe(pipe_t *p)
 {
     if (p == NULL)
         return;
     for (size_t c = 0; c < p->ncmds; c++) {
-        for (size_t o = 0; o < p->cmds[c].nops; o++) {
-            operand_t *op = &p->cmds[c].ops[o];
-
-            free(op->name);
-            free(op->str);
-            free_pipe(op->pipe);
-            for (size_t f = 0; f < op->nfields; f++)
-                free(op->fields[f]);
-            free(op->fields);
-        }
+        for (size_t o = 0; o < p->cmds[c].nops; o++)
+            free_operand(&p->cmds[c].ops[o]);
         free(p->cmds[c].ops);
     }
     free(p->cmds);
@@ -356,28 +359,6 @@ hexval(char c)
     return -1;
 }
 
-static void
-put_utf8(gt_buf_t *b, uint32_t r)
-{
-    if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-        r = 0xFFFD;
-    if (r < 0x80) {
-        gt_buf_addc(b, (char)r);
-    } else if (r < 0x800) {
-        gt_buf_addc(b, (char)(0xC0 | (r >> 6)));
-        gt_buf_addc(b, (char)(0x80 | (r & 0x3F)));
-    } else if (r < 0x10000) {
-        gt_buf_addc(b, (char)(0xE0 | (r >> 12)));
-        gt_buf_addc(b, (char)(0x80 | ((r >> 6) & 0x3F)));
-        gt_buf_addc(b, (char)(0x80 | (r & 0x3F)));
-    } else {
-        gt_buf_addc(b, (char)(0xF0 | (r >> 18)));
-        gt_buf_addc(b, (char)(0x80 | ((r >> 12) & 0x3F)));
-        gt_buf_addc(b, (char)(0x80 | ((r >> 6) & 0x3F)));
-        gt_buf_addc(b, (char)(0x80 | (r & 0x3F)));
-    }
-}
-
 /* strconv.Unquote of a "…", `…` or '…' token into b; for a character, its value in *rune.
  * Returns false on a bad escape. */
 static bool
@@ -405,14 +386,9 @@ unquote(const char *s, size_t n, gt_buf_t *b, int64_t *rune)
             while (i < end && ((unsigned char)s[i] & 0xC0) == 0x80)
                 gt_buf_addc(b, s[i++]);
             if (q == '\'') {
-                const unsigned char *u = (const unsigned char *)b->data + start;
-                size_t               len = b->len - start;
+                size_t size;
 
-                r = len == 1 ? u[0] : len == 2 ? (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F)
-                    : len == 3 ? (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F)
-                    : (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3F) << 12 |
-                      (uint32_t)(u[2] & 0x3F) << 6 | (u[3] & 0x3F);
-                *rune = r;
+                *rune = gt_rune_at(b->data + start, b->len - start, &size);
             }
             continue;
         }
@@ -470,7 +446,7 @@ unquote(const char *s, size_t n, gt_buf_t *b, int64_t *rune)
         }
         if (q == '\'')
             *rune = r;
-        put_utf8(b, r);
+        gt_buf_add_rune(b, r);
     }
     return q != '\'' || chars == 1;
 }
@@ -705,12 +681,7 @@ parse_command(parser_t *p, command_t *cmd, size_t stage)
         }
         if (!parse_operand(p, &op)) {
             perr(p, t.pos, "unexpected %.*s in command", (int)(t.len ? t.len : 1), p->s + t.pos);
-            free_pipe(op.pipe);
-            for (size_t f = 0; f < op.nfields; f++)
-                free(op.fields[f]);
-            free(op.fields);
-            free(op.name);
-            free(op.str);
+            free_operand(&op);
             return;
         }
         cmd->ops = ks_realloc(cmd->ops, (cmd->nops + 1) * sizeof(*cmd->ops));
@@ -1258,7 +1229,7 @@ call(exec_t *x, const gt_value_t *dot, const command_t *cmd, const gt_value_t *f
 
     if (step(x) != 0)
         return -1;
-    if (strcmp(fn->name, "and") == 0 || strcmp(fn->name, "or") == 0)
+    if (fn->fn == NULL)
         return call_logic(x, dot, cmd, final, fn->name[0] == 'a', out);
     if (variadic)
         fixed -= 2;     /* the repeated letter and its star */

@@ -218,34 +218,6 @@ format_string(gt_buf_t *b, const char *s, size_t n, const spec_t *sp)
     free(tmp.data);
 }
 
-static void
-put_rune(gt_buf_t *b, int64_t r)
-{
-    uint32_t u = r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF) ? 0xFFFD : (uint32_t)r;
-    char     s[4];
-
-    if (u < 0x80) {
-        gt_buf_addc(b, (char)u);
-        return;
-    }
-    if (u < 0x800) {
-        s[0] = (char)(0xC0 | (u >> 6));
-        s[1] = (char)(0x80 | (u & 0x3F));
-        gt_buf_add(b, s, 2);
-    } else if (u < 0x10000) {
-        s[0] = (char)(0xE0 | (u >> 12));
-        s[1] = (char)(0x80 | ((u >> 6) & 0x3F));
-        s[2] = (char)(0x80 | (u & 0x3F));
-        gt_buf_add(b, s, 3);
-    } else {
-        s[0] = (char)(0xF0 | (u >> 18));
-        s[1] = (char)(0x80 | ((u >> 12) & 0x3F));
-        s[2] = (char)(0x80 | ((u >> 6) & 0x3F));
-        s[3] = (char)(0x80 | (u & 0x3F));
-        gt_buf_add(b, s, 4);
-    }
-}
-
 /* One value under one verb, as fmt's printValue: containers apply the verb to their elements. */
 static void
 value_verb(gt_buf_t *b, const gt_value_t *v, const spec_t *sp)
@@ -281,13 +253,13 @@ value_verb(gt_buf_t *b, const gt_value_t *v, const spec_t *sp)
         } else if (verb == 'c') {
             gt_buf_t tmp = {0};
 
-            put_rune(&tmp, v->u.i);
+            gt_buf_add_rune(&tmp, v->u.i);
             pad(b, tmp.data, tmp.len, sp, false);
             free(tmp.data);
         } else if (verb == 'q') {
             gt_buf_t tmp = {0}, q = {0};
 
-            put_rune(&tmp, v->u.i);
+            gt_buf_add_rune(&tmp, v->u.i);
             gt_fmt_quote(&q, tmp.data, tmp.len);
             q.data[0] = q.data[q.len - 1] = '\'';
             pad(b, q.data, q.len, sp, false);
@@ -459,24 +431,14 @@ gt_fmt_print(gt_buf_t *b, const gt_value_t *args, size_t nargs, bool newline)
 /* ---------------------------------------------------------------------------------------------
  * strconv.Quote and encoding/json strings */
 
-/* The UTF-8 sequence at s: its length (0: not valid) and its rune. */
+/* The valid UTF-8 sequence at s: its length, or 0 when s does not start one. */
 static size_t
-utf8_seq(const unsigned char *s, size_t n, uint32_t *r)
+utf8_seq(const char *s, size_t n, uint32_t *r)
 {
-    size_t len = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    size_t size;
 
-    if (len == 0 || len > n)
-        return 0;
-    *r = s[0] & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        *r = *r << 6 | (s[i] & 0x3F);
-    }
-    if ((len == 2 && *r < 0x80) || (len == 3 && *r < 0x800) || (len == 4 && (*r < 0x10000 || *r > 0x10FFFF)) ||
-        (*r >= 0xD800 && *r <= 0xDFFF))
-        return 0;
-    return len;
+    *r = gt_rune_at(s, n, &size);
+    return *r == 0xFFFD && size == 1 ? 0 : size;
 }
 
 void
@@ -491,7 +453,7 @@ gt_fmt_quote(gt_buf_t *b, const char *str, size_t n)
         size_t        len;
 
         if (c >= 0x80) {
-            len = utf8_seq(s + i, n - i, &r);
+            len = utf8_seq(str + i, n - i, &r);
             if (len == 0) {
                 gt_buf_printf(b, "\\x%02x", c);
                 i++;
@@ -537,7 +499,7 @@ json_string_out(gt_buf_t *b, const char *str, size_t n)
         size_t        len;
 
         if (c >= 0x80) {
-            len = utf8_seq(s + i, n - i, &r);
+            len = utf8_seq(str + i, n - i, &r);
             if (len == 0) {
                 gt_buf_add(b, "\\ufffd", 6);
                 i++;

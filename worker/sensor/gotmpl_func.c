@@ -16,43 +16,6 @@
 #include "sensor/gotmpl.h"
 #include "sensor/gotmpl_int.h"
 
-/* ---------------------------------------------------------------------------------------------
- * UTF-8, as Go's strings package walks it */
-
-/* The rune at s (len bytes left) and its size; an invalid byte is U+FFFD of size 1. */
-static uint32_t
-rune_at(const char *s, size_t len, size_t *size)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    uint32_t             r;
-    size_t               n;
-
-    if (u[0] < 0x80) {
-        *size = 1;
-        return u[0];
-    }
-    n = (u[0] & 0xE0) == 0xC0 ? 2 : (u[0] & 0xF0) == 0xE0 ? 3 : (u[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || n > len) {
-        *size = 1;
-        return 0xFFFD;
-    }
-    r = u[0] & (0x7F >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((u[i] & 0xC0) != 0x80) {
-            *size = 1;
-            return 0xFFFD;
-        }
-        r = r << 6 | (u[i] & 0x3F);
-    }
-    if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-        (r >= 0xD800 && r <= 0xDFFF)) {
-        *size = 1;
-        return 0xFFFD;
-    }
-    *size = n;
-    return r;
-}
-
 /* unicode.IsSpace */
 static bool
 is_unicode_space(uint32_t r)
@@ -81,6 +44,7 @@ ret_int(gt_value_t *out, int64_t i)
     return 0;
 }
 
+/* not, and sprig's empty: whether the value is false by Go's truth */
 static int
 fn_not(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
 {
@@ -285,17 +249,6 @@ static int fn_le(gt_run_t *run, const gt_value_t *a, size_t n, gt_value_t *out) 
 static int fn_gt(gt_run_t *run, const gt_value_t *a, size_t n, gt_value_t *out) { (void)n; return order(run, "gt", a, out); }
 static int fn_ge(gt_run_t *run, const gt_value_t *a, size_t n, gt_value_t *out) { (void)n; return order(run, "ge", a, out); }
 
-/* and, or: the executor runs them (they short-circuit); the table only names them. */
-static int
-fn_logic(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
-{
-    (void)run;
-    (void)args;
-    (void)n;
-    (void)out;
-    return 0;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * sprig: strings */
 
@@ -330,7 +283,7 @@ fn_title(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
     (void)n;
     for (size_t i = 0; i < v.u.str.len;) {
         size_t   size;
-        uint32_t r = rune_at(s + i, v.u.str.len - i, &size);
+        uint32_t r = gt_rune_at(s + i, v.u.str.len - i, &size);
         bool     sep;
 
         if (r < 0x80)
@@ -346,24 +299,39 @@ fn_title(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
     return 0;
 }
 
-static int
-fn_trim(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
+/* s without the runes drop says yes to at either end (strings.TrimFunc). */
+static gt_value_t
+trim_runes(const char *s, size_t n, bool (*drop)(uint32_t r, const gt_value_t *ctx), const gt_value_t *ctx)
 {
-    size_t start = 0, end = N(0), size;
+    size_t start = 0, end = n, size;
 
-    (void)n;
-    while (start < end && is_unicode_space(rune_at(S(0) + start, end - start, &size)))
+    while (start < end && drop(gt_rune_at(s + start, end - start, &size), ctx))
         start += size;
     while (end > start) {
         size_t back = 1;
 
-        while (back < end - start && back < 4 && ((unsigned char)S(0)[end - back] & 0xC0) == 0x80)
+        while (back < end - start && back < 4 && ((unsigned char)s[end - back] & 0xC0) == 0x80)
             back++;
-        if (!is_unicode_space(rune_at(S(0) + end - back, back, &size)) || size != back)
+        if (!drop(gt_rune_at(s + end - back, back, &size), ctx) || size != back)
             break;
         end -= back;
     }
-    *out = gt_string(run, S(0) + start, end - start);
+    return (gt_value_t){ .kind = GT_STRING, .u.str = { s + start, end - start } };
+}
+
+static bool
+drop_space(uint32_t r, const gt_value_t *ctx)
+{
+    (void)ctx;
+    return is_unicode_space(r);
+}
+
+static int
+fn_trim(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
+{
+    (void)run;
+    (void)n;
+    *out = trim_runes(S(0), N(0), drop_space, NULL);
     return 0;
 }
 
@@ -404,10 +372,10 @@ fn_trim_suffix(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
 }
 
 static bool
-in_cutset(const gt_value_t *cutset, uint32_t r)
+in_cutset(uint32_t r, const gt_value_t *cutset)
 {
     for (size_t i = 0, size; i < cutset->u.str.len; i += size) {
-        if (rune_at(cutset->u.str.s + i, cutset->u.str.len - i, &size) == r)
+        if (gt_rune_at(cutset->u.str.s + i, cutset->u.str.len - i, &size) == r)
             return true;
     }
     return false;
@@ -417,22 +385,9 @@ in_cutset(const gt_value_t *cutset, uint32_t r)
 static int
 fn_trim_all(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
 {
-    size_t start = 0, end = N(1), size;
-
     (void)run;
     (void)n;
-    while (start < end && in_cutset(&args[0], rune_at(S(1) + start, end - start, &size)))
-        start += size;
-    while (end > start) {
-        size_t back = 1;
-
-        while (back < end - start && back < 4 && ((unsigned char)S(1)[end - back] & 0xC0) == 0x80)
-            back++;
-        if (!in_cutset(&args[0], rune_at(S(1) + end - back, back, &size)) || size != back)
-            break;
-        end -= back;
-    }
-    *out = (gt_value_t){ .kind = GT_STRING, .u.str = { S(1) + start, end - start } };
+    *out = trim_runes(S(1), N(1), in_cutset, &args[0]);
     return 0;
 }
 
@@ -447,7 +402,7 @@ fn_replace(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
     if (N(0) == 0) {
         gt_buf_add(&b, S(1), N(1));
         while (i < N(2)) {
-            rune_at(S(2) + i, N(2) - i, &size);
+            gt_rune_at(S(2) + i, N(2) - i, &size);
             gt_buf_add(&b, S(2) + i, size);
             gt_buf_add(&b, S(1), N(1));
             i += size;
@@ -641,14 +596,6 @@ fn_default(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
 }
 
 static int
-fn_empty(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
-{
-    (void)run;
-    (void)n;
-    return ret_bool(out, !gt_truth(&args[0]));
-}
-
-static int
 fn_coalesce(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
 {
     (void)run;
@@ -746,7 +693,7 @@ split(const gt_value_t *sep, const gt_value_t *s)
 
     if (sep->u.str.len == 0) {
         for (; i < s->u.str.len; i += size) {
-            rune_at(s->u.str.s + i, s->u.str.len - i, &size);
+            gt_rune_at(s->u.str.s + i, s->u.str.len - i, &size);
             json_array_append_new(list, json_stringn_nocheck(s->u.str.s + i, size));
         }
         return list;
@@ -932,7 +879,7 @@ fn_date(gt_run_t *run, const gt_value_t *args, size_t n, gt_value_t *out)
 
 /* Parameter letters: s string, i int, a any, r raw (see gotmpl_int.h). Sorted by name. */
 static const gt_func_t funcs[] = {
-    { "and", "r*", fn_logic },
+    { "and", "r*", NULL },          /* and, or: run by the executor, which short-circuits them */
     { "atoi", "s", fn_atoi },
     { "b64dec", "s", fn_b64dec },
     { "b64enc", "s", fn_b64enc },
@@ -941,7 +888,7 @@ static const gt_func_t funcs[] = {
     { "contains", "ss", fn_contains },
     { "date", "sa", fn_date },
     { "default", "aa*", fn_default },
-    { "empty", "a", fn_empty },
+    { "empty", "a", fn_not },
     { "eq", "rr*", fn_eq },
     { "float64", "a", fn_float64 },
     { "fromJson", "s", fn_from_json },
@@ -961,7 +908,7 @@ static const gt_func_t funcs[] = {
     { "not", "r", fn_not },
     { "now", "", fn_now },
     { "nospace", "s", fn_nospace },
-    { "or", "r*", fn_logic },
+    { "or", "r*", NULL },
     { "print", "a*", fn_print },
     { "printf", "sa*", fn_printf },
     { "println", "a*", fn_println },

@@ -50,6 +50,11 @@ typedef struct gt_buf {
 void gt_buf_add(gt_buf_t *b, const char *s, size_t n);
 void gt_buf_addc(gt_buf_t *b, char c);
 void gt_buf_printf(gt_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The UTF-8 encoding of rune (U+FFFD for one that is not a character). */
+void gt_buf_add_rune(gt_buf_t *b, int64_t rune);
+/* The rune at s (len bytes left, len > 0) and its size; a byte that does not start a valid
+ * sequence is U+FFFD of size 1 (a U+FFFD written out has size 3). */
+uint32_t gt_rune_at(const char *s, size_t len, size_t *size);
 
 /* One execution: what it allocated (freed together at its end), its output and its error. */
 typedef struct gt_run {
@@ -90,7 +95,7 @@ typedef struct gt_func {
     const char *name;
     const char *params;     /* one letter per parameter: s string, i int, a any, r raw (a missing
                              * value stays GT_NONE); a final '*' repeats the letter before it */
-    gt_fn_t     fn;
+    gt_fn_t     fn;         /* NULL for and, or: the executor runs them (they short-circuit) */
 } gt_func_t;
 
 /* The function named name, or NULL. */

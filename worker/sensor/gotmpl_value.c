@@ -158,3 +158,66 @@ gt_type_name(const gt_value_t *v)
     };
     return names[v->kind];
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * UTF-8, as Go's strings package walks it */
+
+/* The rune at s (len bytes left) and its size; an invalid byte is U+FFFD of size 1. */
+uint32_t
+gt_rune_at(const char *s, size_t len, size_t *size)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t             r;
+    size_t               n;
+
+    if (u[0] < 0x80) {
+        *size = 1;
+        return u[0];
+    }
+    n = (u[0] & 0xE0) == 0xC0 ? 2 : (u[0] & 0xF0) == 0xE0 ? 3 : (u[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || n > len) {
+        *size = 1;
+        return 0xFFFD;
+    }
+    r = u[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((u[i] & 0xC0) != 0x80) {
+            *size = 1;
+            return 0xFFFD;
+        }
+        r = r << 6 | (u[i] & 0x3F);
+    }
+    if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
+        (r >= 0xD800 && r <= 0xDFFF)) {
+        *size = 1;
+        return 0xFFFD;
+    }
+    *size = n;
+    return r;
+}
+
+void
+gt_buf_add_rune(gt_buf_t *b, int64_t rune)
+{
+    uint32_t r = rune < 0 || rune > 0x10FFFF || (rune >= 0xD800 && rune <= 0xDFFF) ? 0xFFFD : (uint32_t)rune;
+    char     s[4];
+
+    if (r < 0x80) {
+        gt_buf_addc(b, (char)r);
+    } else if (r < 0x800) {
+        s[0] = (char)(0xC0 | (r >> 6));
+        s[1] = (char)(0x80 | (r & 0x3F));
+        gt_buf_add(b, s, 2);
+    } else if (r < 0x10000) {
+        s[0] = (char)(0xE0 | (r >> 12));
+        s[1] = (char)(0x80 | ((r >> 6) & 0x3F));
+        s[2] = (char)(0x80 | (r & 0x3F));
+        gt_buf_add(b, s, 3);
+    } else {
+        s[0] = (char)(0xF0 | (r >> 18));
+        s[1] = (char)(0x80 | ((r >> 12) & 0x3F));
+        s[2] = (char)(0x80 | ((r >> 6) & 0x3F));
+        s[3] = (char)(0x80 | (r & 0x3F));
+        gt_buf_add(b, s, 4);
+    }
+}

@@ -170,6 +170,14 @@ pl_event() {
     "$src" "$2" "$1" "$src" "$2" "$data"
 }
 
+# pl_colour_events N SEED: events e1..eN whose subjects are blue, yellow or red at random (awk's
+# srand(SEED), so the same N and SEED give the same stream), with data {"i":N}.
+pl_colour_events() {
+  awk -v n="$1" -v seed="$2" 'BEGIN { srand(seed); split("blue yellow red", c, " ");
+    for (i = 1; i <= n; i++) print "e" i, c[1 + int(rand() * 3)] }' |
+    while read -r id subject; do pl_event "$id" "$subject" "{\"i\":${id#e}}"; done
+}
+
 # pl_produce TOPIC FILE: produces every "KEY<TAB>VALUE" line of FILE, in order.
 pl_produce() {
   kcat -b "$PL_B" -P -t "$1" -K $'\t' -X message.max.bytes=33554432 -X linger.ms=5 <"$2" \

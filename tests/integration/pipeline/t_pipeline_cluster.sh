@@ -21,9 +21,7 @@ cp "${sensors[@]}" "$KS_TMP/sensors/"
 sv_config "$KS_TMP/d.yaml" "$pool" 2 4 "$KS_TMP/sensors/*.yaml"
 # the internal topics as ksensord ships: replicationFactor -1, the broker's default (3 here)
 sed -i 's/^batchSize: .*/batchSize: 200/; s/^  replicationFactor: .*/  replicationFactor: -1/' "$KS_TMP/d.yaml"
-awk 'BEGIN { srand(17); split("blue yellow red", c, " ");
-  for (i = 1; i <= 30000; i++) print "e" i, c[1 + int(rand() * 3)] }' \
-  | while read -r id subject; do pl_event "$id" "$subject" "{\"i\":${id#e}}"; done >"$KS_TMP/events.tsv"
+pl_colour_events 30000 17 >"$KS_TMP/events.tsv"
 pl_oracle "$KS_TMP/events.tsv" "${sensors[@]}" >"$KS_TMP/expected"
 split -n l/6 -d "$KS_TMP/events.tsv" "$KS_TMP/part."
 # one event partition: `ksensorctl eval` computes && firings in the order the events were produced,

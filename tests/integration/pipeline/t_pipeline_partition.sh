@@ -48,9 +48,7 @@ for n in 1 2 3; do
   sed -i "s/^instance: .*/instance: \"h$n\"/; s|^dataDir: .*|dataDir: \"$KS_TMP/data$n\"|;
           s|^pidFile: .*|pidFile: \"$KS_TMP/h$n.pid\"|; s/^batchSize: .*/batchSize: 200/" "$KS_TMP/h$n.yaml"
 done
-awk 'BEGIN { srand(23); split("blue yellow red", c, " ");
-  for (i = 1; i <= 24000; i++) print "e" i, c[1 + int(rand() * 3)] }' \
-  | while read -r id subject; do pl_event "$id" "$subject" "{\"i\":${id#e}}"; done >"$KS_TMP/events.tsv"
+pl_colour_events 24000 23 >"$KS_TMP/events.tsv"
 pl_oracle "$KS_TMP/events.tsv" "${sensors[@]}" >"$KS_TMP/expected"
 split -n l/3 -d "$KS_TMP/events.tsv" "$KS_TMP/part."
 # one event partition: `ksensorctl eval` computes && firings in the order the events were produced

@@ -18,9 +18,7 @@ mkdir -p "$KS_TMP/sensors"
 cp "${sensors[@]}" "$KS_TMP/sensors/"
 sv_config "$KS_TMP/d.yaml" "$pool" 2 4 "$KS_TMP/sensors/*.yaml"
 sed -i 's/^batchSize: .*/batchSize: 200/' "$KS_TMP/d.yaml"
-awk 'BEGIN { srand(11); split("blue yellow red", c, " ");
-  for (i = 1; i <= 20000; i++) print "e" i, c[1 + int(rand() * 3)] }' \
-  | while read -r id subject; do pl_event "$id" "$subject" "{\"i\":${id#e}}"; done >"$KS_TMP/events.tsv"
+pl_colour_events 20000 11 >"$KS_TMP/events.tsv"
 pl_oracle "$KS_TMP/events.tsv" "${sensors[@]}" >"$KS_TMP/expected"
 head -n 10000 "$KS_TMP/events.tsv" >"$KS_TMP/before.tsv"
 tail -n 10000 "$KS_TMP/events.tsv" >"$KS_TMP/after.tsv"

@@ -63,9 +63,7 @@ sv_wait_log "$log" 'the supervisor asks this worker to stop' 2 10
 (($(wc -l <"$log.1") == rotated)) || pl_fail "after SIGUSR1 something still wrote to the rotated file: $(tail -n 2 "$log.1")"
 pl_say "SIGUSR1: the log file was reopened"
 
-awk 'BEGIN { srand(7); split("blue yellow red", c, " ");
-  for (i = 1; i <= 3000; i++) print "e" i, c[1 + int(rand() * 3)] }' \
-  | while read -r id subject; do pl_event "$id" "$subject" "{\"i\":${id#e}}"; done >"$KS_TMP/events.tsv"
+pl_colour_events 3000 7 >"$KS_TMP/events.tsv"
 head -n 2000 "$KS_TMP/events.tsv" >"$KS_TMP/first.tsv"
 tail -n +2001 "$KS_TMP/events.tsv" >"$KS_TMP/second.tsv"
 pl_oracle "$KS_TMP/events.tsv" "${sensors[@]}" >"$KS_TMP/expected"
