@@ -24,6 +24,9 @@ CREATE TABLE firings (
 
 -- position: how far this file has caught up with Kafka.
 CREATE TABLE position (
-    name        TEXT    PRIMARY KEY,    -- 'changelog': next offset of <pool>-state/<partition> to apply
+    name        TEXT    PRIMARY KEY,    -- 'changelog': next offset of <pool>-state/<partition> to apply;
+                                        -- 'input': next <pool>-trigger/<partition> offset after the
+                                        -- records the held events come from (a record below it, when
+                                        -- delivered again, means the file is ahead of Kafka)
     value       INTEGER NOT NULL
 );

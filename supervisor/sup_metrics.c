@@ -138,6 +138,9 @@ ks_metrics_render(const ks_report_t *live, size_t n, const ks_report_t *retired,
             sum.restores);
     counter(&b, "ksensor_restored_records_total", "Changelog records read by restores.",
             sum.restored_records);
+    counter(&b, "ksensor_state_rebuilds_total",
+            "Trigger tasks whose file held state Kafka had not committed, rebuilt from the changelog.",
+            sum.rebuilds);
     counter(&b, "ksensor_worker_restarts_total", "Workers respawned after an unexpected exit.",
             sup->worker_restarts);
     family(&b, "ksensor_reloads_total", "counter", "Configuration reloads, by result.");

@@ -52,6 +52,7 @@ ks_report_add(ks_report_t *sum, const ks_report_t *r)
     sum->aborts += r->aborts;
     sum->restores += r->restores;
     sum->restored_records += r->restored_records;
+    sum->rebuilds += r->rebuilds;
     hist_add(&sum->commit, &r->commit);
     hist_add(&sum->action, &r->action);
 }

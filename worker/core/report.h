@@ -50,6 +50,8 @@ typedef struct ks_report {
     uint64_t  aborts;                   /* aborted Kafka transactions */
     uint64_t  restores;                 /* trigger tasks that read their changelog on assignment */
     uint64_t  restored_records;
+    uint64_t  rebuilds;                 /* trigger tasks whose file held state Kafka had not
+                                         * committed, rebuilt from the whole changelog */
 
     ks_hist_t commit;                   /* batch commit: Kafka transaction plus SQLite */
     ks_hist_t action;                   /* one action's execution */

@@ -17,7 +17,7 @@
 #define RESTORE_TIMEOUT_S 120
 
 enum {
-    ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_FIRING, ST_SET_POSITION,
+    ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_DELETE_ALL, ST_FIRING, ST_SET_POSITION,
     ST_GET_POSITION, ST_HELD_BYTES, ST_COUNT
 };
 
@@ -30,9 +30,10 @@ static const char *const statements[ST_COUNT] = {
                     "ORDER BY held_at, dependency",
     [ST_DELETE] = "DELETE FROM held WHERE sensor = ? AND trigger = ?",
     [ST_DELETE_OLDER] = "DELETE FROM held WHERE sensor = ? AND trigger = ? AND held_at <= ?",
+    [ST_DELETE_ALL] = "DELETE FROM held",
     [ST_FIRING] = "INSERT OR REPLACE INTO firings (id, sensor, trigger, fired_at, events) VALUES (?, ?, ?, ?, ?)",
-    [ST_SET_POSITION] = "INSERT OR REPLACE INTO position (name, value) VALUES ('changelog', ?)",
-    [ST_GET_POSITION] = "SELECT value FROM position WHERE name = 'changelog'",
+    [ST_SET_POSITION] = "INSERT OR REPLACE INTO position (name, value) VALUES (?, ?)",
+    [ST_GET_POSITION] = "SELECT value FROM position WHERE name = ?",
     [ST_HELD_BYTES] = "SELECT coalesce(sum(length(event)), 0) FROM held WHERE sensor = ? AND trigger = ? "
                       "AND dependency <> ?",
 };
@@ -47,6 +48,9 @@ struct ks_trigger_task {
     bool                 in_txn;
     int64_t              changelog_next;    /* next changelog offset; what the file has applied */
     int64_t              delivered_next;    /* from this batch's delivery reports, or -1 */
+    int64_t              input_next;        /* next trigger-topic offset after what the file holds,
+                                             * this batch's records included; -1 when unknown */
+    int64_t              input_committed;   /* the same, as the file last committed it */
     const ks_trigger_t **changed;           /* triggers whose state this batch changed */
     size_t               nchanged, capchanged;
 };
@@ -163,7 +167,34 @@ query_watermarks(rd_kafka_t *rk, const ks_trigger_task_t *task, time_t deadline,
     }
 }
 
-/* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed). */
+/* A position the file records (position table); dflt when it has none. */
+static int64_t
+get_position(ks_trigger_task_t *task, const char *name, int64_t dflt)
+{
+    sqlite3_stmt *st = task->st[ST_GET_POSITION];
+    int64_t       value = dflt;
+
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        value = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return value;
+}
+
+static int
+set_position(ks_trigger_task_t *task, const char *name, int64_t value)
+{
+    sqlite3_stmt *st = task->st[ST_SET_POSITION];
+
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, value);
+    return step_done(task, st);
+}
+
+/* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed: up to
+ * the last stable offset), in one SQLite transaction that also records the new position. */
 static int
 restore(ks_trigger_task_t *task)
 {
@@ -172,7 +203,7 @@ restore(ks_trigger_task_t *task)
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
     rd_kafka_t                      *rk;
     char                             err[512];
-    int64_t                          low = 0, high = 0, applied = 0;
+    int64_t                          low = 0, high = 0, applied = 0, from = task->changelog_next;
     time_t                           deadline = time(NULL) + RESTORE_TIMEOUT_S;
     int                              rc = -1;
 
@@ -186,18 +217,16 @@ restore(ks_trigger_task_t *task)
         rd_kafka_topic_partition_list_destroy(parts);
         return -1;
     }
-    if (query_watermarks(rk, task, deadline, &low, &high) != 0)
+    if (query_watermarks(rk, task, deadline, &low, &high) != 0 || sql_begin(task) != 0)
         goto done;
-    if (task->changelog_next >= high) {
+    if (from >= high)
         rc = 0;
-        goto done;
+    else {
+        rd_kafka_topic_partition_list_add(parts, task->set->state, task->partition)->offset =
+            from > low ? from : RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(rk, parts);
     }
-    rd_kafka_topic_partition_list_add(parts, task->set->state, task->partition)->offset =
-        task->changelog_next > low ? task->changelog_next : RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(rk, parts);
-    if (sql_begin(task) != 0)
-        goto done;
-    while (time(NULL) < deadline) {
+    while (rc != 0 && time(NULL) < deadline) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 1000);
 
         if (msg == NULL)
@@ -222,17 +251,16 @@ restore(ks_trigger_task_t *task)
         rd_kafka_message_destroy(msg);
     }
     if (rc == 0) {
-        sqlite3_stmt *st = task->st[ST_SET_POSITION];
-
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, task->changelog_next);
-        rc = step_done(task, st) == 0 && ks_store_exec(task->db, "COMMIT") == 0 ? 0 : -1;
+        rc = set_position(task, "changelog", task->changelog_next) == 0 && ks_store_exec(task->db, "COMMIT") == 0
+                 ? 0 : -1;
         task->in_txn = false;
+    }
+    if (rc == 0 && from < high) {
         env->stats->restores++;
         env->stats->restored_records += (uint64_t)applied;
         ks_log_info("trigger task %s/%d: restored %lld changelog records (up to offset %lld)", task->set->trigger,
                     task->partition, (long long)applied, (long long)task->changelog_next);
-    } else {
+    } else if (rc != 0) {
         ks_log_error("trigger task %s/%d: restore from %s did not complete", task->set->trigger, task->partition,
                      task->set->state);
         task_rollback(&task->member);
@@ -241,6 +269,29 @@ done:
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_destroy(rk);
     return rc;
+}
+
+/* The consumer delivers a record the file has already applied: Kafka's committed position is behind
+ * the file's, so the file holds state from a batch Kafka did not commit (a commit reported done whose
+ * records the broker later lost or aborted). Kafka is the source of truth: the held events are
+ * dropped and read again from the whole changelog, whose committed records match the committed
+ * offsets (one transaction writes both). */
+static int
+rebuild(ks_trigger_task_t *task, int64_t offset)
+{
+    ks_log_warning("trigger task %s/%d: its file holds state up to offset %lld, Kafka's committed position "
+                   "is %lld: rebuilding the state from %s", task->set->trigger, task->partition,
+                   (long long)task->input_committed - 1, (long long)offset, task->set->state);
+    task->env->stats->rebuilds++;
+    if (sql_begin(task) != 0 || step_done(task, task->st[ST_DELETE_ALL]) != 0) {
+        task_rollback(&task->member);
+        return -1;
+    }
+    task->changelog_next = 0;
+    if (restore(task) != 0)
+        return -1;
+    task->input_next = task->input_committed = -1;  /* known again at the next commit */
+    return 0;
 }
 
 ks_trigger_task_t *
@@ -255,6 +306,7 @@ ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t par
     task->set = set;
     task->partition = partition;
     task->delivered_next = -1;
+    task->input_next = task->input_committed = -1;
     task->db = ks_store_open(env->cfg->data_dir, set->trigger, partition, "trigger", err, sizeof(err));
     if (task->db == NULL) {
         ks_log_error("%s", err);
@@ -267,9 +319,8 @@ ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t par
             return NULL;
         }
     }
-    if (sqlite3_step(task->st[ST_GET_POSITION]) == SQLITE_ROW)
-        task->changelog_next = sqlite3_column_int64(task->st[ST_GET_POSITION], 0);
-    sqlite3_reset(task->st[ST_GET_POSITION]);
+    task->changelog_next = get_position(task, "changelog", 0);
+    task->input_next = task->input_committed = get_position(task, "input", -1);
     if (restore(task) != 0) {
         ks_trigger_task_close(task);
         return NULL;
@@ -388,6 +439,15 @@ ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
     int                 d;
     sqlite3_stmt       *st;
 
+    if (msg->offset < task->input_next) {
+        if (task->in_txn) {     /* records of one batch arrive in order: a rewind ends the batch first */
+            ks_log_error("trigger task %s/%d: record %lld arrives after %lld in the same batch", task->set->trigger,
+                         task->partition, (long long)msg->offset, (long long)task->input_next - 1);
+            return -1;
+        }
+        if (rebuild(task, msg->offset) != 0)
+            return -1;
+    }
     if (trig == NULL) {
         ks_log_debug("trigger record %d/%lld for a trigger not hosted here (%.*s): skipped", (int)msg->partition,
                      (long long)msg->offset, (int)msg->key_len, (const char *)msg->key);
@@ -399,6 +459,7 @@ ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
     snprintf(dep, sizeof(dep), "%.*s", (int)dlen, (const char *)dname);
     if (task_begin(task) != 0)
         return -1;
+    task->input_next = msg->offset + 1;
 
     /* the trigger's held events travel whole in one changelog record and one firing */
     st = task->st[ST_HELD_BYTES];
@@ -503,17 +564,16 @@ task_commit(ks_batch_member_t *m)
     if (!task->in_txn)
         return 0;
     if (task->delivered_next >= 0) {
-        sqlite3_stmt *st = task->st[ST_SET_POSITION];
-
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, task->delivered_next);
-        if (step_done(task, st) != 0)
+        if (set_position(task, "changelog", task->delivered_next) != 0)
             return -1;
         task->changelog_next = task->delivered_next;
     }
+    if (task->input_next != task->input_committed && set_position(task, "input", task->input_next) != 0)
+        return -1;
     if (ks_store_exec(task->db, "COMMIT") != 0)
         return -1;
     task->in_txn = false;
+    task->input_committed = task->input_next;
     return 0;
 }
 
@@ -527,4 +587,5 @@ task_rollback(ks_batch_member_t *m)
     task->in_txn = false;
     task->nchanged = 0;
     task->delivered_next = -1;
+    task->input_next = task->input_committed;
 }

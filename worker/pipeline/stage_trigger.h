@@ -5,8 +5,10 @@
  * fires — every held event goes to the action topic as one firing and the state clears. Every
  * trigger changed in a batch writes its whole state to the compacted -state topic (same partition)
  * in the batch's transaction; the file records how far it has applied that changelog, so a task
- * opened on any host restores from Kafka whatever its file lacks. The task is a member of every
- * batch it changes (batch.h). */
+ * opened on any host restores from Kafka whatever its file lacks. It also records the trigger-topic
+ * offset it has applied up to: a record delivered below it means Kafka lost a batch the file kept,
+ * and the task rebuilds its state from the whole changelog. The task is a member of every batch it
+ * changes (batch.h). */
 #ifndef KS_PIPELINE_STAGE_TRIGGER_H
 #define KS_PIPELINE_STAGE_TRIGGER_H
 

@@ -178,6 +178,21 @@ pl_colour_events() {
     while read -r id subject; do pl_event "$id" "$subject" "{\"i\":${id#e}}"; done
 }
 
+# pl_segment NAME SEED: 30 events NAME-…; every segment but s1 opens with a yellow (NAME-open,
+# completing the blue the previous one left held), 26 pseudo-random ones (blue, yellow, red, green)
+# follow, and every segment closes with yellow, blue, blue: whatever "blue && yellow" held before,
+# yellow then blue leaves it empty (the pair fires), so the closing blue (NAME-close) is the only
+# event it holds.
+pl_segment() {
+  [[ $1 == s1 ]] || pl_event "$1-open" yellow
+  awk -v seed="$2" -v seg="$1" 'BEGIN { srand(seed); split("blue yellow red green", c, " ");
+    for (i = 1; i <= 26; i++) print seg "-" i, c[1 + int(rand() * 4)] }' \
+    | while read -r id subject; do pl_event "$id" "$subject"; done
+  pl_event "$1-fy" yellow
+  pl_event "$1-fb" blue
+  pl_event "$1-close" blue
+}
+
 # pl_produce TOPIC FILE: produces every "KEY<TAB>VALUE" line of FILE, in order.
 pl_produce() {
   kcat -b "$PL_B" -P -t "$1" -K $'\t' -X message.max.bytes=33554432 -X linger.ms=5 <"$2" \

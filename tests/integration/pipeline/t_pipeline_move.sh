@@ -33,28 +33,13 @@ pl_config "$KS_TMP/a.yaml" "$pool" hostA "$KS_TMP/dataA" "$KS_TMP/sensors/*.yaml
 pl_config "$KS_TMP/b.yaml" "$pool" hostB "$KS_TMP/dataB" "$KS_TMP/sensors/*.yaml"
 pl_topic "$pool-events" 1
 
-# segment NAME SEED: 30 events; every segment but the first opens with a yellow (completing the blue
-# the previous one left held), 26 pseudo-random ones follow, and every segment closes with yellow,
-# blue, blue: whatever "blue && yellow" held before, yellow then blue leaves it empty (the pair
-# fires), so the closing blue is the only event it holds.
-segment() {
-  {
-    [[ $1 == s1 ]] || pl_event "$1-open" yellow
-    awk -v seed="$2" -v seg="$1" 'BEGIN { srand(seed); split("blue yellow red green", c, " ");
-      for (i = 1; i <= 26; i++) print seg "-" i, c[1 + int(rand() * 4)] }' \
-      | while read -r id subject; do pl_event "$id" "$subject"; done
-    pl_event "$1-fy" yellow
-    pl_event "$1-fb" blue
-    pl_event "$1-close" blue
-  } >"$KS_TMP/$1.tsv"
-}
 # expected_after K: how many firings eval expects once parts s1..sK are in
 expected_after() {
   local k
   for ((k = 1; k <= $1; k++)); do cat "$KS_TMP/s$k.tsv"; done >"$KS_TMP/upto$1.tsv"
   pl_oracle "$KS_TMP/upto$1.tsv" "${sensors[@]}" | wc -l
 }
-for k in 1 2 3 4 5; do segment "s$k" $((11 * k)); done
+for k in 1 2 3 4 5; do pl_segment "s$k" $((11 * k)) >"$KS_TMP/s$k.tsv"; done
 n1=$(expected_after 1) n2=$(expected_after 2) n3=$(expected_after 3) n4=$(expected_after 4) n5=$(expected_after 5)
 pl_oracle "$KS_TMP/upto5.tsv" "${sensors[@]}" >"$KS_TMP/expected"
 pl_say "stream: 5 parts of 30 events; eval expects $n1, $n2, $n3, $n4, $n5 firings after each"
