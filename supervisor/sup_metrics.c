@@ -141,6 +141,8 @@ ks_metrics_render(const ks_report_t *live, size_t n, const ks_report_t *retired,
     counter(&b, "ksensor_state_rebuilds_total",
             "Trigger tasks whose file held state Kafka had not committed, rebuilt from the changelog.",
             sum.rebuilds);
+    counter(&b, "ksensor_trigger_replays_total",
+            "Trigger records of an event the trigger had already taken, skipped.", sum.replays);
     counter(&b, "ksensor_worker_restarts_total", "Workers respawned after an unexpected exit.",
             sup->worker_restarts);
     family(&b, "ksensor_reloads_total", "counter", "Configuration reloads, by result.");

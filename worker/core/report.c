@@ -53,6 +53,7 @@ ks_report_add(ks_report_t *sum, const ks_report_t *r)
     sum->restores += r->restores;
     sum->restored_records += r->restored_records;
     sum->rebuilds += r->rebuilds;
+    sum->replays += r->replays;
     hist_add(&sum->commit, &r->commit);
     hist_add(&sum->action, &r->action);
 }

@@ -52,6 +52,7 @@ typedef struct ks_report {
     uint64_t  restored_records;
     uint64_t  rebuilds;                 /* trigger tasks whose file held state Kafka had not
                                          * committed, rebuilt from the whole changelog */
+    uint64_t  replays;                  /* trigger records of an event the trigger had taken */
 
     ks_hist_t commit;                   /* batch commit: Kafka transaction plus SQLite */
     ks_hist_t action;                   /* one action's execution */

@@ -82,8 +82,15 @@ ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
                 continue;
             key = ks_asprintf("%s/%s", dep->sensor->name, trig->name);
             if (ks_cond_has_and(trig->cond)) {
+                rd_kafka_headers_t *hdrs = ks_batch_headers(dep->name, NULL);
+                char                source[300];
+
+                /* where the event came from: the trigger task takes each event once (stage_trigger.h) */
+                snprintf(source, sizeof(source), "%s/%d/%lld", rd_kafka_topic_name(msg->rkt), (int)msg->partition,
+                         (long long)msg->offset);
+                rd_kafka_header_add(hdrs, KS_SOURCE_HEADER, -1, source, -1);
                 rc = ks_batch_produce(env->batch, ks_topics_set_of(env->topics, dep->sensor)->trigger, -1, key, encoded, elen,
-                                       ks_batch_headers(dep->name, NULL), NULL);
+                                       hdrs, NULL);
                 env->stats->events_out++;
             } else {
                 /* fires on its own: the firing id names the event record and the dependency */

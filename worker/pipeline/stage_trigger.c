@@ -17,8 +17,8 @@
 #define RESTORE_TIMEOUT_S 120
 
 enum {
-    ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_DELETE_ALL, ST_FIRING, ST_SET_POSITION,
-    ST_GET_POSITION, ST_HELD_BYTES, ST_COUNT
+    ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_FIRING, ST_SET_POSITION, ST_GET_POSITION,
+    ST_HELD_BYTES, ST_SOURCE_GET, ST_SOURCE_SET, ST_SOURCES_OF, ST_SOURCES_DELETE, ST_COUNT
 };
 
 static const char *const statements[ST_COUNT] = {
@@ -30,12 +30,16 @@ static const char *const statements[ST_COUNT] = {
                     "ORDER BY held_at, dependency",
     [ST_DELETE] = "DELETE FROM held WHERE sensor = ? AND trigger = ?",
     [ST_DELETE_OLDER] = "DELETE FROM held WHERE sensor = ? AND trigger = ? AND held_at <= ?",
-    [ST_DELETE_ALL] = "DELETE FROM held",
     [ST_FIRING] = "INSERT OR REPLACE INTO firings (id, sensor, trigger, fired_at, events) VALUES (?, ?, ?, ?, ?)",
     [ST_SET_POSITION] = "INSERT OR REPLACE INTO position (name, value) VALUES (?, ?)",
     [ST_GET_POSITION] = "SELECT value FROM position WHERE name = ?",
     [ST_HELD_BYTES] = "SELECT coalesce(sum(length(event)), 0) FROM held WHERE sensor = ? AND trigger = ? "
                       "AND dependency <> ?",
+    [ST_SOURCE_GET] = "SELECT next_offset FROM sources WHERE sensor = ? AND trigger = ? AND topic = ? AND partition = ?",
+    [ST_SOURCE_SET] = "INSERT OR REPLACE INTO sources (sensor, trigger, topic, partition, next_offset) "
+                      "VALUES (?, ?, ?, ?, ?)",
+    [ST_SOURCES_OF] = "SELECT topic, partition, next_offset FROM sources WHERE sensor = ? AND trigger = ?",
+    [ST_SOURCES_DELETE] = "DELETE FROM sources WHERE sensor = ? AND trigger = ?",
 };
 
 struct ks_trigger_task {
@@ -53,6 +57,8 @@ struct ks_trigger_task {
     int64_t              input_committed;   /* the same, as the file last committed it */
     const ks_trigger_t **changed;           /* triggers whose state this batch changed */
     size_t               nchanged, capchanged;
+    time_t               replay_logged;     /* when a skipped replay was last logged */
+    uint64_t             replays_unlogged;
 };
 
 /* its hooks as a member of the batch */
@@ -105,7 +111,8 @@ task_begin(ks_trigger_task_t *task)
     return 0;
 }
 
-/* Replaces a trigger's held rows with a changelog value ({"held":[…]}; NULL, a tombstone, clears). */
+/* Replaces a trigger's held rows and sources with a changelog value ({"held":[…],"sources":[…]}; NULL,
+ * a tombstone, clears both). */
 static int
 apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const void *value, size_t len)
 {
@@ -120,7 +127,8 @@ apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const voi
         return 0;
     *slash = '\0';
     bind_names(task->st[ST_DELETE], sensor, slash + 1);
-    if (step_done(task, task->st[ST_DELETE]) != 0)
+    bind_names(task->st[ST_SOURCES_DELETE], sensor, slash + 1);
+    if (step_done(task, task->st[ST_DELETE]) != 0 || step_done(task, task->st[ST_SOURCES_DELETE]) != 0)
         return -1;
     if (value == NULL)
         return 0;
@@ -135,6 +143,18 @@ apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const voi
         sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(row, "held_at")));
         sqlite3_bind_text(st, 5, json_string_value(json_object_get(row, "source")), -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 6, event, event ? (int)strlen(event) : 0, SQLITE_STATIC);
+        if ((rc = step_done(task, st)) != 0)
+            break;
+    }
+    json_array_foreach(rc == 0 ? json_object_get(doc, "sources") : NULL, i, row) {
+        sqlite3_stmt *st = task->st[ST_SOURCE_SET];
+
+        if (json_string_value(json_object_get(row, "topic")) == NULL)
+            continue;
+        bind_names(st, sensor, slash + 1);
+        sqlite3_bind_text(st, 3, json_string_value(json_object_get(row, "topic")), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(row, "partition")));
+        sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(row, "next")));
         if ((rc = step_done(task, st)) != 0)
             break;
     }
@@ -273,8 +293,8 @@ done:
 
 /* The consumer delivers a record the file has already applied: Kafka's committed position is behind
  * the file's, so the file holds state from a batch Kafka did not commit (a commit reported done whose
- * records the broker later lost or aborted). Kafka is the source of truth: the held events are
- * dropped and read again from the whole changelog, whose committed records match the committed
+ * records the broker later lost or aborted). Kafka is the source of truth: the held events and sources
+ * are dropped and read again from the whole changelog, whose committed records match the committed
  * offsets (one transaction writes both). */
 static int
 rebuild(ks_trigger_task_t *task, int64_t offset)
@@ -283,7 +303,7 @@ rebuild(ks_trigger_task_t *task, int64_t offset)
                    "is %lld: rebuilding the state from %s", task->set->trigger, task->partition,
                    (long long)task->input_committed - 1, (long long)offset, task->set->state);
     task->env->stats->rebuilds++;
-    if (sql_begin(task) != 0 || step_done(task, task->st[ST_DELETE_ALL]) != 0) {
+    if (sql_begin(task) != 0 || ks_store_exec(task->db, "DELETE FROM held; DELETE FROM sources") != 0) {
         task_rollback(&task->member);
         return -1;
     }
@@ -354,6 +374,84 @@ mark_changed(ks_trigger_task_t *task, const ks_trigger_t *trig)
         task->changed = ks_realloc(task->changed, task->capchanged * sizeof(*task->changed));
     }
     task->changed[task->nchanged++] = trig;
+}
+
+/* The event position a trigger record carries (KS_SOURCE_HEADER, "<topic>/<partition>/<offset>"): the
+ * topic left in text; false when it has none (records written before the header existed) or it does
+ * not parse. */
+static bool
+record_source(rd_kafka_headers_t *hdrs, char *text, size_t size, int32_t *partition, int64_t *offset)
+{
+    const void *value;
+    size_t      len;
+    char       *slash, *end;
+
+    if (hdrs == NULL || rd_kafka_header_get_last(hdrs, KS_SOURCE_HEADER, &value, &len) != 0 || len >= size)
+        return false;
+    memcpy(text, value, len);
+    text[len] = '\0';
+    if ((slash = strrchr(text, '/')) == NULL)
+        return false;
+    *offset = strtoll(slash + 1, &end, 10);
+    if (*end != '\0' || end == slash + 1)
+        return false;
+    *slash = '\0';
+    if ((slash = strrchr(text, '/')) == NULL)
+        return false;
+    *partition = (int32_t)strtol(slash + 1, &end, 10);
+    if (*end != '\0' || end == slash + 1)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
+static void
+log_replay(ks_trigger_task_t *task, const ks_trigger_t *trig, const char *topic, int32_t partition, int64_t offset)
+{
+    time_t now = time(NULL);
+
+    task->env->stats->replays++;
+    task->replays_unlogged++;
+    if (now == task->replay_logged)
+        return;
+    ks_log_warning("trigger task %s/%d: %s/%s already took the event at %s/%d/%lld: its record is skipped (%llu "
+                   "such record%s since the last report; an event-stage batch was read again after Kafka lost its "
+                   "commit)", task->set->trigger, task->partition, trig->sensor->name, trig->name, topic,
+                   (int)partition, (long long)offset, (unsigned long long)task->replays_unlogged,
+                   task->replays_unlogged == 1 ? "" : "s");
+    task->replay_logged = now;
+    task->replays_unlogged = 0;
+}
+
+/* Takes each event once: 1 when the trigger already took the event this record comes from (the record
+ * is skipped), 0 when it is new (its position is recorded), -1 on an SQLite error. */
+static int
+take_source(ks_trigger_task_t *task, const ks_trigger_t *trig, rd_kafka_headers_t *hdrs)
+{
+    sqlite3_stmt *st = task->st[ST_SOURCE_GET];
+    char          topic[300];
+    int32_t       partition;
+    int64_t       offset;
+    bool          taken;
+
+    if (!record_source(hdrs, topic, sizeof(topic), &partition, &offset))
+        return 0;
+    bind_names(st, trig->sensor->name, trig->name);
+    sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, partition);
+    taken = sqlite3_step(st) == SQLITE_ROW && offset < sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (taken) {
+        log_replay(task, trig, topic, partition, offset);
+        return 1;
+    }
+    st = task->st[ST_SOURCE_SET];
+    bind_names(st, trig->sensor->name, trig->name);
+    sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, partition);
+    sqlite3_bind_int64(st, 5, offset + 1);
+    mark_changed(task, trig);
+    return step_done(task, st);
 }
 
 static int
@@ -460,6 +558,14 @@ ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
     if (task_begin(task) != 0)
         return -1;
     task->input_next = msg->offset + 1;
+    switch (take_source(task, trig, hdrs)) {
+    case 0:
+        break;
+    case 1:
+        return 0;
+    default:
+        return -1;
+    }
 
     /* the trigger's held events travel whole in one changelog record and one firing */
     st = task->st[ST_HELD_BYTES];
@@ -517,7 +623,7 @@ task_flush(ks_batch_member_t *m, ks_batch_t *b)
     for (size_t i = 0; i < task->nchanged; i++) {
         const ks_trigger_t *trig = task->changed[i];
         sqlite3_stmt       *st = task->st[ST_HELD_ALL];
-        json_t             *held = json_array(), *doc;
+        json_t             *held = json_array(), *sources = json_array(), *doc;
         char               *key = ks_asprintf("%s/%s", trig->sensor->name, trig->name), *value = NULL;
         int                 rc;
 
@@ -530,10 +636,19 @@ task_flush(ks_batch_member_t *m, ks_batch_t *b)
                 "event", (const char *)sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
         }
         sqlite3_reset(st);
+        st = task->st[ST_SOURCES_OF];
+        bind_names(st, trig->sensor->name, trig->name);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_array_append_new(sources, json_pack("{s:s, s:I, s:I}",
+                "topic", (const char *)sqlite3_column_text(st, 0),
+                "partition", (json_int_t)sqlite3_column_int64(st, 1),
+                "next", (json_int_t)sqlite3_column_int64(st, 2)));
+        }
+        sqlite3_reset(st);
         /* an empty state is written as {"held":[]}, never as a tombstone: compaction removes
          * tombstones after delete.retention.ms, and a host that owned the partition long ago would
          * then keep events that were cleared since */
-        doc = json_pack("{s:o}", "held", held);
+        doc = json_pack("{s:o, s:o}", "held", held, "sources", sources);
         value = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         rc = ks_batch_produce(b, task->set->state, task->partition, key, value, strlen(value),

@@ -7,8 +7,10 @@
  * in the batch's transaction; the file records how far it has applied that changelog, so a task
  * opened on any host restores from Kafka whatever its file lacks. It also records the trigger-topic
  * offset it has applied up to: a record delivered below it means Kafka lost a batch the file kept,
- * and the task rebuilds its state from the whole changelog. The task is a member of every batch it
- * changes (batch.h). */
+ * and the task rebuilds its state from the whole changelog. Each trigger takes an event once: records
+ * carry their event's position, and one at or below what the trigger has taken from that event
+ * partition (an event-stage batch Kafka made visible but lost the offsets of, read again) is skipped.
+ * The task is a member of every batch it changes (batch.h). */
 #ifndef KS_PIPELINE_STAGE_TRIGGER_H
 #define KS_PIPELINE_STAGE_TRIGGER_H
 

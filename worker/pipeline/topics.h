@@ -21,6 +21,7 @@
 #define KS_FORMAT_VERSION "1"
 #define KS_DEP_HEADER     "dependencyName"
 #define KS_FIRING_HEADER  "firingId"
+#define KS_SOURCE_HEADER  "ksensor-source"  /* on trigger records: "<topic>/<partition>/<offset>" of the event */
 
 /* Records on the internal topics: the topics are created with max.message.bytes = KS_MAX_MESSAGE and
  * the producer allows as much. The events one record carries (an event, a trigger's held events, a

@@ -3,8 +3,10 @@
 # with two workers is working through 20,000 events when the broker stops; /readyz turns 503 while it
 # is away; the broker comes back on its data (kafka-local --keep, a restart) and the daemon goes on
 # by itself — workers may exit and be respawned, the daemon never stops — until /readyz is 200 again
-# and the pool has drained. Then the action topic holds exactly the firings `ksensorctl eval`
-# computes for all the events, per trigger in order, each once.
+# and the pool has drained. Then the log action has executed exactly the firings `ksensorctl eval`
+# computes for all the events, per trigger in order, each once, and the action topic holds them
+# (a record repeated with the same id, after the broker lost a commit's markers, is reported, not
+# failed: see pl_compare_after_outage and t_pipeline_ahead).
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/supervisor.sh"
 
@@ -51,7 +53,5 @@ pl_running "$sup" || pl_fail "the daemon stopped"
 respawns=$(sv_log_count "$log" 'respawning in')
 pl_stop "$sup"
 
-pl_read "$pool-action" | pl_firings_of_actions >"$KS_TMP/got" || pl_fail "cannot decode the action topic"
-pl_compare_firings "broker outage" "$KS_TMP/expected" "$KS_TMP/got"
-pl_unique_ids "$pool-action"
-pl_say "the action topic holds exactly the $(wc -l <"$KS_TMP/got") expected firings, each once ($respawns worker respawns)"
+pl_compare_after_outage "broker outage" "$KS_TMP/expected" "$log" "$pool"
+pl_say "the log action executed exactly the $(wc -l <"$KS_TMP/executed") expected firings, each once; the action topic holds them ($PL_REPEATS repeated records with the same id), $respawns worker respawns"

@@ -29,6 +29,7 @@ static const struct {
     { "ksensor_restores_total", offsetof(ks_report_t, restores) },
     { "ksensor_restored_records_total", offsetof(ks_report_t, restored_records) },
     { "ksensor_state_rebuilds_total", offsetof(ks_report_t, rebuilds) },
+    { "ksensor_trigger_replays_total", offsetof(ks_report_t, replays) },
 };
 
 static const struct {
@@ -40,7 +41,7 @@ static const struct {
     { "ksensor_batches_total", "counter" },         { "ksensor_aborts_total", "counter" },
     { "ksensor_restores_total", "counter" },        { "ksensor_restored_records_total", "counter" },
     { "ksensor_state_rebuilds_total", "counter" },  { "ksensor_worker_restarts_total", "counter" },
-    { "ksensor_reloads_total", "counter" },
+    { "ksensor_trigger_replays_total", "counter" }, { "ksensor_reloads_total", "counter" },
     { "ksensor_consumer_lag", "gauge" },            { "ksensor_partitions_assigned", "gauge" },
     { "ksensor_workers", "gauge" },                 { "ksensor_worker_ready", "gauge" },
     { "ksensor_config_generation", "gauge" },       { "ksensor_sensors", "gauge" },
