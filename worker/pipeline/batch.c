@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "pipeline/crash.h"
+#include "pipeline/journal.h"
 #include "pipeline/topics.h"
 
 #define TXN_TIMEOUT_MS      30000
@@ -17,11 +18,6 @@
 /* A batch also commits once it has produced this much: the producer keeps every record of an open
  * transaction in memory, and big events must not make a worker's memory grow with batchSize. */
 #define BATCH_MAX_BYTES     (8 * 1024 * 1024)
-
-typedef struct after_commit {
-    char                *line;
-    struct after_commit *next;
-} after_commit_t;
 
 struct ks_batch {
     rd_kafka_t                      *producer;
@@ -36,7 +32,9 @@ struct ks_batch {
     size_t                           bytes;         /* produced: held in memory until it commits */
     rd_kafka_topic_partition_list_t *offsets;
     ks_batch_member_t               *members;
-    after_commit_t                  *after, **after_tail;
+    char                           **lines;         /* to log once the batch has committed */
+    size_t                           nlines, caplines;
+    ks_journal_t                    *journal;       /* the lines, while the batch commits */
     int                              aborts_in_a_row;
 
     time_t                           last_bad_log;
@@ -46,14 +44,9 @@ struct ks_batch {
 static void
 reset(ks_batch_t *b)
 {
-    while (b->after != NULL) {
-        after_commit_t *next = b->after->next;
-
-        free(b->after->line);
-        free(b->after);
-        b->after = next;
-    }
-    b->after_tail = &b->after;
+    for (size_t i = 0; i < b->nlines; i++)
+        free(b->lines[i]);
+    b->nlines = 0;
     while (b->members != NULL) {
         ks_batch_member_t *next = b->members->next;
 
@@ -70,10 +63,12 @@ reset(ks_batch_t *b)
 }
 
 ks_batch_t *
-ks_batch_new(rd_kafka_t *producer, rd_kafka_t *consumer, const ks_config_t *cfg, bool embedded, ks_report_t *stats)
+ks_batch_new(rd_kafka_t *producer, rd_kafka_t *consumer, const ks_config_t *cfg, bool embedded, ks_report_t *stats,
+             ks_journal_t *journal)
 {
     ks_batch_t *b = ks_calloc(1, sizeof(*b));
 
+    b->journal = journal;
     b->producer = producer;
     b->consumer = consumer;
     b->cfg = cfg;
@@ -90,6 +85,7 @@ ks_batch_free(ks_batch_t *b)
         return;
     reset(b);
     rd_kafka_topic_partition_list_destroy(b->offsets);
+    free(b->lines);
     free(b);
 }
 
@@ -223,11 +219,11 @@ ks_batch_release(ks_batch_t *b, const char *topic, int32_t partition, int64_t ne
 void
 ks_batch_after_commit(ks_batch_t *b, char *line)
 {
-    after_commit_t *ac = ks_calloc(1, sizeof(*ac));
-
-    ac->line = line;
-    *b->after_tail = ac;
-    b->after_tail = &ac->next;
+    if (b->nlines == b->caplines) {
+        b->caplines = b->caplines ? b->caplines * 2 : 64;
+        b->lines = ks_realloc(b->lines, b->caplines * sizeof(*b->lines));
+    }
+    b->lines[b->nlines++] = line;
 }
 
 bool
@@ -283,6 +279,7 @@ ks_batch_abort(ks_batch_t *b, const char *why, bool rewind)
         if (m->rollback != NULL)
             m->rollback(m);
     }
+    ks_journal_clear(b->journal);           /* the batch is read again: its lines come again */
     reset(b);
     if (rewind)
         rewind_to_committed(b);
@@ -322,6 +319,10 @@ ks_batch_commit(ks_batch_t *b)
             return -1;
         }
     }
+    if (b->nlines > 0 && ks_journal_write(b->journal, b->offsets, b->lines, b->nlines) != 0) {
+        ks_batch_abort(b, "the log lines could not be written to the journal", true);
+        return -1;
+    }
     ks_crash_point("before-kafka-commit");
     cgmd = rd_kafka_consumer_group_metadata(b->consumer);
     error = rd_kafka_send_offsets_to_transaction(b->producer, b->offsets, cgmd, TXN_TIMEOUT_MS);
@@ -340,10 +341,12 @@ ks_batch_commit(ks_batch_t *b)
         if (m->commit != NULL && m->commit(m) != 0)
             exit(KS_EXIT_FATAL);
     }
-    /* log actions: written right after the commits, so never twice; a crash between the Kafka
-     * commit and this write loses the lines of the batch (at most once) */
-    for (after_commit_t *ac = b->after; ac != NULL; ac = ac->next)
-        ks_log_notice("%s", ac->line);
+    /* log actions: written once both commits are done; a crash before the journal is cleared
+     * writes them at the next start (journal.h) */
+    for (size_t i = 0; i < b->nlines; i++)
+        ks_log_notice("%s", b->lines[i]);
+    if (b->nlines > 0)
+        ks_journal_clear(b->journal);
     ks_crash_point("after-sqlite-commit");
     b->stats->batches++;
     b->aborts_in_a_row = 0;

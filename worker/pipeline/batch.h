@@ -5,7 +5,8 @@
  *
  * Commit: every member flushes (a trigger task produces its changelog records), the consumed offsets
  * go into the transaction with the group's metadata (KIP-447), the transaction commits, every member
- * commits its SQLite transaction, then the log lines the batch decided are written. An abortable
+ * commits its SQLite transaction, then the log lines the batch decided are written (held in the
+ * worker's journal, journal.h, from before the Kafka commit until they are written). An abortable
  * error aborts the transaction, rolls every member back and rewinds the consumer to the committed
  * offsets, so the batch is read again; a fatal one, or MAX_ABORTS_IN_A_ROW aborts in a row, exits the
  * worker (KS_EXIT_FATAL) for the supervisor to respawn. */
@@ -20,6 +21,7 @@
 
 #include "core/config.h"
 #include "core/report.h"
+#include "pipeline/journal.h"
 
 typedef struct ks_batch        ks_batch_t;
 typedef struct ks_batch_member ks_batch_member_t;
@@ -39,10 +41,10 @@ struct ks_batch_member {
 };
 
 /* The batch of a worker's producer (transactional, initialised, with ks_batch_on_delivery as its
- * delivery callback) and consumer (read_committed). embedded: the mock cluster, which drops offsets
- * sent with the transaction; they are committed on their own too. */
+ * delivery callback), consumer (read_committed) and journal (recovered). embedded: the mock cluster,
+ * which drops offsets sent with the transaction; they are committed on their own too. */
 ks_batch_t *ks_batch_new(rd_kafka_t *producer, rd_kafka_t *consumer, const ks_config_t *cfg, bool embedded,
-                         ks_report_t *stats);
+                         ks_report_t *stats, ks_journal_t *journal);
 void ks_batch_free(ks_batch_t *b);
 
 /* The delivery callback the producer's configuration must carry. */

@@ -25,6 +25,16 @@ store_user_version(sqlite3 *db)
     return version;
 }
 
+int
+ks_store_mkdir(const char *data_dir, char *err, size_t errlen)
+{
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "mkdir(\"%s\") failed: %s", data_dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 sqlite3 *
 ks_store_open(const char *data_dir, const char *topic, int32_t partition, const char *kind, char *err,
               size_t errlen)
@@ -33,10 +43,8 @@ ks_store_open(const char *data_dir, const char *topic, int32_t partition, const 
     char     needle[32], path[4096];
     int      version, fd, newest = 0;
 
-    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "mkdir(\"%s\") failed: %s", data_dir, strerror(errno));
+    if (ks_store_mkdir(data_dir, err, errlen) != 0)
         return NULL;
-    }
     snprintf(path, sizeof(path), "%s/%s-%d.db", data_dir, topic, (int)partition);
 
     /* create the file 0600 before SQLite does, whatever the umask */

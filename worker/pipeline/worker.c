@@ -65,6 +65,7 @@ typedef struct ks_worker {
 
     ks_topics_t          topics;
     ks_batch_t          *batch;
+    ks_journal_t        *journal;
     ks_executors_t       executors;
     ks_calls_t          *calls;
     ks_stage_env_t       env;               /* what the stages are handed */
@@ -618,7 +619,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
                          .sup_fd = opts->sup_fd, .embedded = opts->bootstrap != NULL,
                          .brokers = opts->bootstrap ? opts->bootstrap : cfg->eventbus.brokers };
     ks_exec_env_t  xenv;
-    char           host[64] = "";
+    char           host[64] = "", err[512];
 
     ks_crash_init();
     signal(SIGHUP, SIG_IGN);                /* reloading is the supervisor's business */
@@ -642,7 +643,14 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     producer_setup(&w);
     consumer_setup(&w);
     /* partitions are assigned from the first poll on: the stages' environment is complete by then */
-    w.batch = ks_batch_new(w.producer, w.consumer, cfg, w.embedded, &w.stats);
+    /* the log lines of a batch the last worker of this slot may have left unwritten */
+    if ((w.journal = ks_journal_open(cfg->data_dir, cfg->pool, w.instance, err, sizeof(err))) == NULL) {
+        ks_log_error("%s", err);
+        exit(KS_EXIT_FATAL);
+    }
+    if (ks_journal_recover(w.journal, w.consumer, TXN_TIMEOUT_MS * 2) != 0)
+        exit(KS_EXIT_FATAL);
+    w.batch = ks_batch_new(w.producer, w.consumer, cfg, w.embedded, &w.stats, w.journal);
     xenv = (ks_exec_env_t){ cfg, w.brokers, w.loop, w.batch, ks_topics_ntriggers(&w.topics) };
     ks_executors_open(&w.executors, opts->executors, &xenv);
     w.calls = ks_calls_new(w.loop, w.batch, w.consumer, &w.executors, &w.stats, ks_topics_ntriggers(&w.topics));
@@ -687,6 +695,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     ks_calls_free(w.calls);
     ks_executors_close(&w.executors);
     ks_batch_free(w.batch);
+    ks_journal_close(w.journal);
     rd_kafka_destroy(w.consumer);
     rd_kafka_destroy(w.producer);
     ks_log_notice("worker %s stopped: %llu events, %llu bad, %llu firings, %llu actions, %llu batches, %llu aborts",

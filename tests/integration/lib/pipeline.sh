@@ -256,10 +256,10 @@ pl_distinct_records() {
   cat "$KS_TMP/distinct.tsv"
 }
 
-# pl_executed LOG: the firings the log action executed (its "action log:" lines in LOG), as
+# pl_executed LOG...: the firings the log action executed (its "action log:" lines in the LOGs), as
 # comparable lines in log order; fails when a firing id was executed twice.
 pl_executed() {
-  grep -ao 'action log: {.*' "$1" | sed 's/^action log: //' >"$KS_TMP/executed.jsonl" || true
+  grep -aho 'action log: {.*' "$@" | sed 's/^action log: //' >"$KS_TMP/executed.jsonl" || true
   local dup
   dup=$(jq -r '.firing' "$KS_TMP/executed.jsonl" | sort | uniq -d | head -n 3)
   [[ -z $dup ]] || pl_fail "firings executed twice: $dup"
@@ -267,16 +267,17 @@ pl_executed() {
     "$KS_TMP/executed.jsonl"
 }
 
-# pl_compare_after_outage WHAT EXPECTED_FILE LOG POOL: after a whole cluster stopped, the log action
-# (its lines in LOG) executed exactly the expected firings, each once, and the action topic holds
+# pl_compare_after_outage WHAT EXPECTED_FILE POOL LOG...: after brokers stopped, the log action (its
+# lines in the LOGs) executed exactly the expected firings, each once, and the action topic holds
 # them. A broker stopped in the middle of a commit can acknowledge it and never write its markers:
 # the batch's records become visible later while its offsets do not, the batch is read again and
 # yields the same firings with the same ids, and the ledger executes each id once. The action topic
 # may therefore repeat a record; PL_REPEATS counts those repeats, a firing id with two different
 # records fails.
 pl_compare_after_outage() {
-  local what=$1 exp=$2 log=$3 pool=$4
-  pl_executed "$log" >"$KS_TMP/executed"
+  local what=$1 exp=$2 pool=$3
+  shift 3
+  pl_executed "$@" >"$KS_TMP/executed"
   pl_compare_firings "$what: the log action" "$exp" "$KS_TMP/executed"
   pl_read "$pool-action" >"$KS_TMP/records"
   pl_distinct_records <"$KS_TMP/records" | pl_firings_of_actions >"$KS_TMP/got" || pl_fail "cannot decode the action topic"

@@ -104,5 +104,5 @@ alive "at the end"
 respawns=$(sv_log_count "$log" 'respawning in')
 pl_stop "$sup"
 
-pl_compare_after_outage "three brokers: leaders killed, a rolling restart, the cluster down" "$KS_TMP/expected" "$log" "$pool"
+pl_compare_after_outage "three brokers: leaders killed, a rolling restart, the cluster down" "$KS_TMP/expected" "$pool" "$log"
 pl_say "the log action executed exactly the $(wc -l <"$KS_TMP/executed") expected firings, each once; the action topic holds them ($PL_REPEATS repeated records with the same id), $respawns worker respawns"

@@ -53,5 +53,5 @@ pl_running "$sup" || pl_fail "the daemon stopped"
 respawns=$(sv_log_count "$log" 'respawning in')
 pl_stop "$sup"
 
-pl_compare_after_outage "broker outage" "$KS_TMP/expected" "$log" "$pool"
+pl_compare_after_outage "broker outage" "$KS_TMP/expected" "$pool" "$log"
 pl_say "the log action executed exactly the $(wc -l <"$KS_TMP/executed") expected firings, each once; the action topic holds them ($PL_REPEATS repeated records with the same id), $respawns worker respawns"
