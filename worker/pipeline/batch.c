@@ -13,6 +13,7 @@
 #include "pipeline/topics.h"
 
 #define TXN_TIMEOUT_MS      30000
+#define TXN_ATTEMPTS        4       /* of a transaction call whose error is retriable */
 #define MAX_ABORTS_IN_A_ROW 5
 #define DLT_MAX_RECORD      (900 * 1024)
 /* A batch also commits once it has produced this much: the producer keeps every record of an open
@@ -259,6 +260,20 @@ rewind_to_committed(ks_batch_t *b)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* True (the error logged and freed) when a transaction call must be made again: its error is
+ * retriable — it timed out and goes on in the background; aborting now would conflict with it — and
+ * fewer than TXN_ATTEMPTS calls were made. */
+static bool
+again(rd_kafka_error_t *error, const char *what, int attempt)
+{
+    if (error == NULL || !rd_kafka_error_is_retriable(error) || attempt >= TXN_ATTEMPTS)
+        return false;
+    ks_log_warning("%s: %s; calling it again (%d of %d)", what, rd_kafka_error_string(error), attempt + 1,
+                   TXN_ATTEMPTS);
+    rd_kafka_error_destroy(error);
+    return true;
+}
+
 void
 ks_batch_abort(ks_batch_t *b, const char *why, bool rewind)
 {
@@ -271,7 +286,12 @@ ks_batch_abort(ks_batch_t *b, const char *why, bool rewind)
         ks_log_error("%d batches in a row aborted; the worker exits", MAX_ABORTS_IN_A_ROW + 1);
         exit(KS_EXIT_FATAL);
     }
-    if ((error = rd_kafka_abort_transaction(b->producer, TXN_TIMEOUT_MS)) != NULL) {
+    for (int attempt = 1;; attempt++) {
+        error = rd_kafka_abort_transaction(b->producer, TXN_TIMEOUT_MS);
+        if (!again(error, "rd_kafka_abort_transaction", attempt))
+            break;
+    }
+    if (error != NULL) {
         ks_log_error("rd_kafka_abort_transaction failed: %s", rd_kafka_error_string(error));
         exit(KS_EXIT_FATAL);
     }
@@ -324,12 +344,21 @@ ks_batch_commit(ks_batch_t *b)
         return -1;
     }
     ks_crash_point("before-kafka-commit");
-    cgmd = rd_kafka_consumer_group_metadata(b->consumer);
-    error = rd_kafka_send_offsets_to_transaction(b->producer, b->offsets, cgmd, TXN_TIMEOUT_MS);
-    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    for (int attempt = 1;; attempt++) {
+        cgmd = rd_kafka_consumer_group_metadata(b->consumer);
+        error = rd_kafka_send_offsets_to_transaction(b->producer, b->offsets, cgmd, TXN_TIMEOUT_MS);
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+        if (!again(error, "rd_kafka_send_offsets_to_transaction", attempt))
+            break;
+    }
     if (txn_result(b, error, "rd_kafka_send_offsets_to_transaction") != 0)
         return -1;
-    if (txn_result(b, rd_kafka_commit_transaction(b->producer, TXN_TIMEOUT_MS), "rd_kafka_commit_transaction") != 0)
+    for (int attempt = 1;; attempt++) {
+        error = rd_kafka_commit_transaction(b->producer, TXN_TIMEOUT_MS);
+        if (!again(error, "rd_kafka_commit_transaction", attempt))
+            break;
+    }
+    if (txn_result(b, error, "rd_kafka_commit_transaction") != 0)
         return -1;
     rd_kafka_poll(b->producer, 0);          /* delivery reports: the changelog positions */
     if (b->embedded && (err = rd_kafka_commit(b->consumer, b->offsets, 0)) != 0)
