@@ -214,32 +214,30 @@ set_position(ks_trigger_task_t *task, const char *name, int64_t value)
 }
 
 /* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed: up to
- * the last stable offset), in one SQLite transaction that also records the new position. */
+ * the last stable offset), in one SQLite transaction that also records the new position. A consumer
+ * without a group (the simple consumer API): with one, librdkafka 2.0.2 starts fetching only once it
+ * has found the group's coordinator, about half a second per restore. */
 static int
 restore(ks_trigger_task_t *task)
 {
-    const ks_stage_env_t            *env = task->env;
-    rd_kafka_conf_t                 *conf = ks_kafka_conf(env->cfg, env->brokers);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_t                      *rk;
-    char                             err[512];
-    int64_t                          low = 0, high = 0, applied = 0, from = task->changelog_next;
-    int64_t                          started = ks_monotonic_us();
-    time_t                           deadline = time(NULL) + RESTORE_TIMEOUT_S;
-    int                              rc = -1;
+    const ks_stage_env_t *env = task->env;
+    rd_kafka_conf_t      *conf = ks_kafka_conf(env->cfg, env->brokers);
+    rd_kafka_t           *rk;
+    rd_kafka_topic_t     *rkt = NULL;
+    char                  err[512];
+    int64_t               low = 0, high = 0, applied = 0, from = task->changelog_next, started = ks_monotonic_us();
+    time_t                deadline = time(NULL) + RESTORE_TIMEOUT_S;
+    int                   rc = -1;
 
     rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err));
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_conf_set(conf, "group.id", "ksensor-restore", err, sizeof(err));
     /* a bulk read: the end is known by an empty fetch, which would otherwise wait 500 ms; one
-     * partition, so each fetch may bring as much as the whole request */
+     * partition, so a fetch may bring as much as the whole request */
     rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof(err));
     rd_kafka_conf_set(conf, "max.partition.fetch.bytes", "52428800", err, sizeof(err));
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (rk == NULL) {
         ks_log_error("restore: rd_kafka_new failed: %s", err);
-        rd_kafka_topic_partition_list_destroy(parts);
         return -1;
     }
     if (query_watermarks(rk, task, deadline, &low, &high) != 0 || sql_begin(task) != 0)
@@ -247,12 +245,15 @@ restore(ks_trigger_task_t *task)
     if (from >= high)
         rc = 0;
     else {
-        rd_kafka_topic_partition_list_add(parts, task->set->state, task->partition)->offset =
-            from > low ? from : RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, parts);
+        rkt = rd_kafka_topic_new(rk, task->set->state, NULL);
+        if (rd_kafka_consume_start(rkt, task->partition, from > low ? from : RD_KAFKA_OFFSET_BEGINNING) != 0) {
+            ks_log_error("restore: %s/%d: %s", task->set->state, task->partition,
+                         rd_kafka_err2str(rd_kafka_last_error()));
+            deadline = 0;
+        }
     }
     while (rc != 0 && time(NULL) < deadline) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 1000);
+        rd_kafka_message_t *msg = rd_kafka_consume(rkt, task->partition, 1000);
 
         if (msg == NULL)
             continue;
@@ -292,7 +293,10 @@ restore(ks_trigger_task_t *task)
         task_rollback(&task->member);
     }
 done:
-    rd_kafka_topic_partition_list_destroy(parts);
+    if (rkt != NULL) {
+        rd_kafka_consume_stop(rkt, task->partition);
+        rd_kafka_topic_destroy(rkt);
+    }
     rd_kafka_destroy(rk);
     return rc;
 }
