@@ -374,8 +374,7 @@ ks_batch_commit(ks_batch_t *b)
      * writes them at the next start (journal.h) */
     for (size_t i = 0; i < b->nlines; i++)
         ks_log_notice("%s", b->lines[i]);
-    if (b->nlines > 0)
-        ks_journal_clear(b->journal);
+    ks_journal_clear(b->journal);           /* nothing to do when the batch wrote no line */
     ks_crash_point("after-sqlite-commit");
     b->stats->batches++;
     b->aborts_in_a_row = 0;

@@ -54,37 +54,25 @@ ks_journal_close(ks_journal_t *j)
     free(j);
 }
 
-static void
-append(char **buf, size_t *len, size_t *cap, const char *text)
-{
-    size_t n = strlen(text);
-
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = ks_realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, text, n + 1);
-    *len += n;
-}
-
 int
 ks_journal_write(ks_journal_t *j, const rd_kafka_topic_partition_list_t *offsets, char *const *lines,
                  size_t nlines)
 {
-    char   *buf = NULL, head[400];
-    size_t  len = 0, cap = 0;
+    char   *buf = NULL;
+    size_t  len = 0;
+    FILE   *f = open_memstream(&buf, &len);
     ssize_t n;
 
-    for (int i = 0; i < offsets->cnt; i++) {
-        snprintf(head, sizeof(head), "O\t%s\t%d\t%lld\n", offsets->elems[i].topic, (int)offsets->elems[i].partition,
-                 (long long)offsets->elems[i].offset);
-        append(&buf, &len, &cap, head);
+    if (f == NULL) {
+        ks_log_error("%s: open_memstream failed: %s", j->path, strerror(errno));
+        return -1;
     }
-    for (size_t i = 0; i < nlines; i++) {
-        append(&buf, &len, &cap, "L\t");
-        append(&buf, &len, &cap, lines[i]);
-        append(&buf, &len, &cap, "\n");
-    }
+    for (int i = 0; i < offsets->cnt; i++)
+        fprintf(f, "O\t%s\t%d\t%lld\n", offsets->elems[i].topic, (int)offsets->elems[i].partition,
+                (long long)offsets->elems[i].offset);
+    for (size_t i = 0; i < nlines; i++)
+        fprintf(f, "L\t%s\n", lines[i]);
+    fclose(f);
     j->dirty = true;
     n = pwrite(j->fd, buf, len, 0);
     free(buf);

@@ -460,7 +460,6 @@ take_source(ks_trigger_task_t *task, const ks_trigger_t *trig, rd_kafka_headers_
     sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, partition);
     sqlite3_bind_int64(st, 5, offset + 1);
-    mark_changed(task, trig);
     return step_done(task, st);
 }
 
@@ -570,6 +569,7 @@ ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
     task->input_next = msg->offset + 1;
     switch (take_source(task, trig, hdrs)) {
     case 0:
+        mark_changed(task, trig);   /* its sources, and its held events below, go to the changelog */
         break;
     case 1:
         return 0;
@@ -607,7 +607,6 @@ ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
     sqlite3_bind_blob(st, 6, msg->payload, (int)msg->len, SQLITE_STATIC);
     if (step_done(task, st) != 0)
         return -1;
-    mark_changed(task, trig);
 
     st = task->st[ST_HELD_DEPS];
     bind_names(st, trig->sensor->name, trig->name);
