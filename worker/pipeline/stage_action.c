@@ -99,7 +99,7 @@ ks_stage_action(ks_action_task_t *task, const rd_kafka_message_t *msg)
                      (long long)msg->offset);
         return ks_calls_settle(task->calls, msg->offset);
     }
-    firing = json_loadb(msg->payload, msg->len, 0, NULL);
+    firing = json_loadb(msg->payload, msg->len, JSON_ALLOW_NUL, NULL);  /* as events are read */
     id = json_string_value(json_object_get(firing, "id"));
     if (id == NULL) {
         json_decref(firing);

@@ -99,7 +99,7 @@ ks_stage_event(const ks_stage_env_t *env, const rd_kafka_message_t *msg)
                                              (long long)msg->offset, dep->name);
                 const char *dname = dep->name, *etext = encoded;
                 size_t      flen;
-                char       *firing = ks_firing_encode(id, trig, &dname, &etext, &elen, 1, &flen);
+                char       *firing = ks_firing_encode(id, trig, &dname, &etext, &elen, 1, &flen, NULL);
 
                 rc = ks_batch_produce(env->batch, ks_topics_set_of(env->topics, dep->sensor)->action, -1, key, firing, flen,
                                        ks_batch_headers(dep->name, id), NULL);

@@ -483,7 +483,6 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
     const char   *deps[KS_SENSOR_MAX_DEPS], *events[KS_SENSOR_MAX_DEPS];
     size_t        lens[KS_SENSOR_MAX_DEPS], n = 0, flen;
     char         *id, *firing, *key;
-    json_t       *ids = json_object();
     char         *ids_text;
     int           rc;
 
@@ -497,19 +496,13 @@ fire(ks_trigger_task_t *task, const ks_trigger_t *trig, const rd_kafka_message_t
     sqlite3_reset(st);
     id = ks_asprintf("%s/%s@%s/%d/%lld", trig->sensor->name, trig->name, task->set->trigger, (int)msg->partition,
                      (long long)msg->offset);
-    firing = ks_firing_encode(id, trig, deps, events, lens, n, &flen);
+    firing = ks_firing_encode(id, trig, deps, events, lens, n, &flen, &ids_text);
     key = ks_asprintf("%s/%s", trig->sensor->name, trig->name);
     rc = ks_batch_produce(env->batch, task->set->action, -1, key, firing, flen, ks_batch_headers(dep, id), NULL);
     for (size_t i = 0; i < n; i++) {
-        json_t *ev = json_loadb(events[i], lens[i], 0, NULL);
-
-        json_object_set_new(ids, deps[i], json_incref(json_object_get(ev, "id")));
-        json_decref(ev);
         free((char *)deps[i]);
         free((char *)events[i]);
     }
-    ids_text = json_dumps(ids, JSON_COMPACT);
-    json_decref(ids);
     if (rc == 0) {
         st = task->st[ST_FIRING];
         sqlite3_reset(st);

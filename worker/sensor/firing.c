@@ -1,28 +1,90 @@
 /* firing.c — firing records and their preparation for an action (see firing.h). */
 #include "sensor/firing.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_scan.h"
+
+/* s as a JSON string: quotes, backslashes and control characters escaped, other bytes as they are
+ * (names and ids are UTF-8 already: YAML, Kafka headers and our own formats). */
+static void
+put_string(FILE *f, const char *s)
+{
+    putc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            putc(c, f);
+    }
+    putc('"', f);
+}
+
 char *
 ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *deps, const char *const *events,
-                 const size_t *lens, size_t n, size_t *len)
+                 const size_t *lens, size_t n, size_t *len, char **ids)
 {
-    json_t *firing = json_object(), *by_dep = json_object();
-    char   *text;
+    char            *text = NULL, *ids_text = NULL;
+    size_t           ids_len = 0;
+    FILE            *f = open_memstream(&text, len), *fi = ids ? open_memstream(&ids_text, &ids_len) : NULL;
+    ks_json_member_t m[64];
 
-    json_object_set_new(firing, "id", json_string(id));
-    json_object_set_new(firing, "sensor", json_string(trig->sensor->name));
-    json_object_set_new(firing, "trigger", json_string(trig->name));
+    if (f == NULL || (ids != NULL && fi == NULL))
+        abort();                /* only when memory is exhausted: as ks_malloc */
+    fputs("{\"id\":", f);
+    put_string(f, id);
+    fputs(",\"sensor\":", f);
+    put_string(f, trig->sensor->name);
+    fputs(",\"trigger\":", f);
+    put_string(f, trig->name);
+    fputs(",\"events\":{", f);
+    if (fi != NULL)
+        putc('{', fi);
     for (size_t i = 0; i < n; i++) {
-        json_t *ev = json_loadb(events[i], lens[i], 0, NULL);
+        size_t      nm = 0;
+        int         scanned = ks_json_scan_object(events[i], lens[i], m, sizeof(m) / sizeof(m[0]), &nm);
+        const char *eid = "null";
+        size_t      eid_len = 4;
 
-        json_object_set_new(by_dep, deps[i], ev ? ev : json_null());
+        if (i > 0)
+            putc(',', f);
+        put_string(f, deps[i]);
+        putc(':', f);
+        /* the events are JSON objects already (the event stage wrote them): carried as they are,
+         * only checked; anything else travels as null */
+        if (scanned == 0)
+            fwrite(events[i], 1, lens[i], f);
+        else
+            fputs("null", f);
+        for (size_t k = 0; k < nm && scanned == 0; k++) {
+            if (m[k].key_len == 4 && memcmp(m[k].key, "\"id\"", 4) == 0) {
+                eid = m[k].value;
+                eid_len = m[k].value_len;
+            }
+        }
+        if (fi != NULL) {
+            if (i > 0)
+                putc(',', fi);
+            put_string(fi, deps[i]);
+            putc(':', fi);
+            fwrite(eid, 1, eid_len, fi);
+        }
     }
-    json_object_set_new(firing, "events", by_dep);
-    text = json_dumps(firing, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(firing);
-    *len = text ? strlen(text) : 0;
+    fputs("}}", f);
+    if (fi != NULL) {
+        putc('}', fi);
+        if (fclose(fi) != 0)
+            abort();
+        *ids = ids_text;
+    }
+    if (fclose(f) != 0)
+        abort();
     return text;
 }
 

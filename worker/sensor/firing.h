@@ -14,10 +14,11 @@
 #include "sensor/param.h"
 #include "sensor/sensor.h"
 
-/* The firing record of trigger trig: n events (JSON text, lens bytes each) under their dependency
- * names. malloc'd, its length in *len. */
+/* The firing record of trigger trig: n events (JSON objects, lens bytes each, carried as they are;
+ * anything that is not one as null) under their dependency names. malloc'd, its length in *len.
+ * With ids, also {dependency: the event's id} (malloc'd) for the firings table. */
 char *ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *deps, const char *const *events,
-                       const size_t *lens, size_t n, size_t *len);
+                       const size_t *lens, size_t n, size_t *len, char **ids);
 
 /* A firing's template with its parameters applied, and the payload built from its events. */
 typedef struct ks_prepared {
