@@ -16,6 +16,11 @@
  *   kstool alter-topic BOOTSTRAP TOPIC KEY=VALUE...
  *     Sets the topic's dynamic configs to exactly KEY=VALUE... (AlterConfigs: the others revert to the
  *     broker's defaults).
+ *   kstool changelog < RECORDS
+ *     Decodes changelog records of a <pool>-state topic, read by kcat with the format
+ *     '%o\t%k\t%S\n%s\n' (the value's size first: a value holds newlines), with ksensor's own codec:
+ *     prints "OFFSET\tKEY\tDEPENDENCY=EVENT-ID ..." per record, the held events in order ("-" for a
+ *     tombstone, nothing for a record holding none, "?" when the value is not a changelog value).
  *   kstool notify-listen SOCKET OUT
  *     Stands in for systemd's notification socket: binds a datagram socket at SOCKET and appends
  *     every message received (sd_notify's "READY=1\nSTATUS=…") to OUT, followed by a line "--",
@@ -28,7 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
+
+#include "pipeline/changelog.h"
 
 static int
 create_topic(const char *bootstrap, const char *topic, int partitions, char **configs, int nconfigs)
@@ -367,6 +375,47 @@ alter_topic(const char *bootstrap, const char *topic, char **configs, int nconfi
     return rc;
 }
 
+static int
+changelog(void)
+{
+    char   head[1024], key[512], err[200];
+    long   offset, size;
+    char  *value;
+
+    while (fgets(head, sizeof(head), stdin) != NULL) {
+        ks_changelog_t cl;
+
+        if (sscanf(head, "%ld\t%511[^\t]\t%ld", &offset, key, &size) != 3) {
+            fprintf(stderr, "kstool: changelog: not '%%o\\t%%k\\t%%S\\n%%s\\n': %s", head);
+            return 2;
+        }
+        printf("%ld\t%s\t", offset, key);
+        value = malloc(size > 0 ? (size_t)size + 1 : 1);
+        if (value == NULL || (size > 0 && fread(value, 1, (size_t)size, stdin) != (size_t)size) || getchar() != '\n') {
+            fprintf(stderr, "kstool: changelog: record at offset %ld cut short\n", offset);
+            free(value);
+            return 2;
+        }
+        if (size < 0)
+            printf("-");
+        else if (ks_changelog_parse(&cl, value, (size_t)size, err, sizeof(err)) != 0)
+            printf("?");
+        else {
+            for (size_t i = 0; i < cl.nheld; i++) {
+                json_t *ev = json_loadb(cl.held[i].event, cl.held[i].event_len, 0, NULL);
+
+                printf("%s%s=%s", i ? " " : "", cl.held[i].dependency,
+                       json_string_value(json_object_get(ev, "id")) ? json_string_value(json_object_get(ev, "id")) : "?");
+                json_decref(ev);
+            }
+            ks_changelog_free(&cl);
+        }
+        printf("\n");
+        free(value);
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -380,10 +429,13 @@ main(int argc, char **argv)
         return alter_topic(argv[2], argv[3], argv + 4, argc - 4);
     if (argc == 4 && strcmp(argv[1], "notify-listen") == 0)
         return notify_listen(argv[2], argv[3]);
+    if (argc == 2 && strcmp(argv[1], "changelog") == 0)
+        return changelog();
     fprintf(stderr, "usage: kstool create-topic BOOTSTRAP TOPIC PARTITIONS [compact] [KEY=VALUE]...\n"
                     "       kstool drained BOOTSTRAP GROUP TOPIC...\n"
                     "       kstool describe-topic BOOTSTRAP TOPIC\n"
                     "       kstool alter-topic BOOTSTRAP TOPIC KEY=VALUE...\n"
+                    "       kstool changelog < RECORDS\n"
                     "       kstool notify-listen SOCKET OUT\n");
     return 2;
 }

@@ -1,6 +1,8 @@
 /* stage_trigger.c — a trigger task and its changelog (see stage_trigger.h). */
 #include "pipeline/stage_trigger.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "pipeline/changelog.h"
 #include "pipeline/crash.h"
 #include "pipeline/kafka_conf.h"
 #include "pipeline/store.h"
@@ -15,6 +18,7 @@
 #include "sensor/state.h"
 
 #define RESTORE_TIMEOUT_S 120
+#define RESTORE_THREADS   4         /* restores at once, each thread with a consumer of its own */
 
 enum {
     ST_UPSERT, ST_HELD_DEPS, ST_HELD_ALL, ST_DELETE, ST_DELETE_OLDER, ST_FIRING, ST_SET_POSITION, ST_GET_POSITION,
@@ -57,6 +61,7 @@ struct ks_trigger_task {
     int64_t              input_committed;   /* the same, as the file last committed it */
     const ks_trigger_t **changed;           /* triggers whose state this batch changed */
     size_t               nchanged, capchanged;
+    int64_t              restored;          /* changelog records applied by the last restore */
     time_t               replay_logged;     /* when a skipped replay was last logged */
     uint64_t             replays_unlogged;
 };
@@ -111,18 +116,17 @@ task_begin(ks_trigger_task_t *task)
     return 0;
 }
 
-/* Replaces a trigger's held rows and sources with a changelog value ({"held":[…],"sources":[…]}; NULL,
- * a tombstone, clears both). */
+/* Replaces a trigger's held rows and sources with a changelog value (NULL, a tombstone, clears
+ * both). A value that is not one is logged and leaves the trigger with nothing held: one bad record
+ * must not stop every restore of the partition. */
 static int
-apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const void *value, size_t len)
+apply_changelog(ks_trigger_task_t *task, const rd_kafka_message_t *msg)
 {
-    char         sensor[300], *slash;
-    json_t      *doc, *held;
-    size_t       i;
-    json_t      *row;
-    int          rc = 0;
+    char           sensor[300], *slash, err[200];
+    ks_changelog_t cl;
+    int            rc = 0;
 
-    snprintf(sensor, sizeof(sensor), "%.*s", (int)klen, key);
+    snprintf(sensor, sizeof(sensor), "%.*s", (int)msg->key_len, (const char *)msg->key);
     if ((slash = strchr(sensor, '/')) == NULL)
         return 0;
     *slash = '\0';
@@ -130,35 +134,33 @@ apply_changelog(ks_trigger_task_t *task, const char *key, size_t klen, const voi
     bind_names(task->st[ST_SOURCES_DELETE], sensor, slash + 1);
     if (step_done(task, task->st[ST_DELETE]) != 0 || step_done(task, task->st[ST_SOURCES_DELETE]) != 0)
         return -1;
-    if (value == NULL)
+    if (msg->payload == NULL)
         return 0;
-    doc = json_loadb(value, len, 0, NULL);
-    held = json_object_get(doc, "held");
-    json_array_foreach(held, i, row) {
+    if (ks_changelog_parse(&cl, msg->payload, msg->len, err, sizeof(err)) != 0) {
+        ks_log_warning("restore: %s/%d offset %lld (%s/%s): not a changelog value (%s): nothing held",
+                       task->set->state, task->partition, (long long)msg->offset, sensor, slash + 1, err);
+        return 0;
+    }
+    for (size_t i = 0; i < cl.nheld && rc == 0; i++) {
         sqlite3_stmt *st = task->st[ST_UPSERT];
-        const char   *event = json_string_value(json_object_get(row, "event"));
 
         bind_names(st, sensor, slash + 1);
-        sqlite3_bind_text(st, 3, json_string_value(json_object_get(row, "dependency")), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(row, "held_at")));
-        sqlite3_bind_text(st, 5, json_string_value(json_object_get(row, "source")), -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 6, event, event ? (int)strlen(event) : 0, SQLITE_STATIC);
-        if ((rc = step_done(task, st)) != 0)
-            break;
+        sqlite3_bind_text(st, 3, cl.held[i].dependency, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, cl.held[i].held_at);
+        sqlite3_bind_text(st, 5, cl.held[i].source, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 6, cl.held[i].event, (int)cl.held[i].event_len, SQLITE_STATIC);
+        rc = step_done(task, st);
     }
-    json_array_foreach(rc == 0 ? json_object_get(doc, "sources") : NULL, i, row) {
+    for (size_t i = 0; i < cl.nsources && rc == 0; i++) {
         sqlite3_stmt *st = task->st[ST_SOURCE_SET];
 
-        if (json_string_value(json_object_get(row, "topic")) == NULL)
-            continue;
         bind_names(st, sensor, slash + 1);
-        sqlite3_bind_text(st, 3, json_string_value(json_object_get(row, "topic")), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(row, "partition")));
-        sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(row, "next")));
-        if ((rc = step_done(task, st)) != 0)
-            break;
+        sqlite3_bind_text(st, 3, cl.sources[i].topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, cl.sources[i].partition);
+        sqlite3_bind_int64(st, 5, cl.sources[i].next);
+        rc = step_done(task, st);
     }
-    json_decref(doc);
+    ks_changelog_free(&cl);
     return rc;
 }
 
@@ -213,35 +215,41 @@ set_position(ks_trigger_task_t *task, const char *name, int64_t value)
     return step_done(task, st);
 }
 
-/* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed: up to
- * the last stable offset), in one SQLite transaction that also records the new position. A consumer
- * without a group (the simple consumer API): with one, librdkafka 2.0.2 starts fetching only once it
- * has found the group's coordinator, about half a second per restore. */
-static int
-restore(ks_trigger_task_t *task)
+/* A consumer for restores, without a group (the simple consumer API): with one, librdkafka 2.0.2
+ * starts fetching only once it has found the group's coordinator, about half a second per restore.
+ * NULL (logged) on failure. */
+static rd_kafka_t *
+restore_consumer(const ks_stage_env_t *env)
 {
-    const ks_stage_env_t *env = task->env;
-    rd_kafka_conf_t      *conf = ks_kafka_conf(env->cfg, env->brokers);
-    rd_kafka_t           *rk;
-    rd_kafka_topic_t     *rkt = NULL;
-    char                  err[512];
-    int64_t               low = 0, high = 0, applied = 0, from = task->changelog_next, started = ks_monotonic_us();
-    time_t                deadline = time(NULL) + RESTORE_TIMEOUT_S;
-    int                   rc = -1;
+    rd_kafka_conf_t *conf = ks_kafka_conf(env->cfg, env->brokers);
+    rd_kafka_t      *rk;
+    char             err[512];
 
     rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err));
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
     /* a bulk read: the end is known by an empty fetch, which would otherwise wait 500 ms; one
-     * partition, so a fetch may bring as much as the whole request */
+     * partition at a time, so a fetch may bring as much as the whole request */
     rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof(err));
     rd_kafka_conf_set(conf, "max.partition.fetch.bytes", "52428800", err, sizeof(err));
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (rk == NULL) {
+    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err))) == NULL)
         ks_log_error("restore: rd_kafka_new failed: %s", err);
-        return -1;
-    }
+    return rk;
+}
+
+/* Reads <pool>-state/<partition> from where the file stopped up to its end (read_committed: up to
+ * the last stable offset), in one SQLite transaction that also records the new position. Touches
+ * nothing but the task and rk: restores of different tasks run in threads of their own. */
+static int
+restore(ks_trigger_task_t *task, rd_kafka_t *rk)
+{
+    rd_kafka_topic_t *rkt = NULL;
+    int64_t           low = 0, high = 0, from = task->changelog_next, started = ks_monotonic_us();
+    time_t            deadline = time(NULL) + RESTORE_TIMEOUT_S;
+    int               rc = -1;
+
+    task->restored = 0;
     if (query_watermarks(rk, task, deadline, &low, &high) != 0 || sql_begin(task) != 0)
-        goto done;
+        return -1;
     if (from >= high)
         rc = 0;
     else {
@@ -268,12 +276,12 @@ restore(ks_trigger_task_t *task)
             rd_kafka_message_destroy(msg);
             break;
         }
-        if (apply_changelog(task, msg->key, msg->key_len, msg->payload, msg->len) != 0) {
+        if (apply_changelog(task, msg) != 0) {
             rd_kafka_message_destroy(msg);
             break;
         }
         task->changelog_next = msg->offset + 1;
-        applied++;
+        task->restored++;
         rd_kafka_message_destroy(msg);
     }
     if (rc == 0) {
@@ -281,24 +289,73 @@ restore(ks_trigger_task_t *task)
                  ? 0 : -1;
         task->in_txn = false;
     }
-    if (rc == 0 && from < high) {
-        env->stats->restores++;
-        env->stats->restored_records += (uint64_t)applied;
+    if (rc == 0 && from < high)
         ks_log_info("trigger task %s/%d: restored %lld changelog records (up to offset %lld) in %.3f s",
-                    task->set->trigger, task->partition, (long long)applied, (long long)task->changelog_next,
-                    (double)(ks_monotonic_us() - started) / 1e6);
-    } else if (rc != 0) {
+                    task->set->trigger, task->partition, (long long)task->restored,
+                    (long long)task->changelog_next, (double)(ks_monotonic_us() - started) / 1e6);
+    else if (rc != 0) {
         ks_log_error("trigger task %s/%d: restore from %s did not complete", task->set->trigger, task->partition,
                      task->set->state);
         task_rollback(&task->member);
     }
-done:
     if (rkt != NULL) {
         rd_kafka_consume_stop(rkt, task->partition);
         rd_kafka_topic_destroy(rkt);
     }
-    rd_kafka_destroy(rk);
     return rc;
+}
+
+/* The tasks of one ks_trigger_tasks_restore call, taken one at a time by its threads. */
+typedef struct {
+    ks_trigger_task_t *const *tasks;
+    size_t                    n;
+    atomic_size_t             next;
+    atomic_int                failed;
+} restore_queue_t;
+
+static void *
+restore_thread(void *arg)
+{
+    restore_queue_t *q = arg;
+    rd_kafka_t      *rk = NULL;
+    size_t           i;
+
+    while ((i = atomic_fetch_add(&q->next, 1)) < q->n) {
+        if (rk == NULL && (rk = restore_consumer(q->tasks[i]->env)) == NULL) {
+            atomic_store(&q->failed, 1);
+            break;
+        }
+        if (restore(q->tasks[i], rk) != 0)
+            atomic_store(&q->failed, 1);
+    }
+    if (rk != NULL)
+        rd_kafka_destroy(rk);
+    return NULL;
+}
+
+int
+ks_trigger_tasks_restore(ks_trigger_task_t *const *tasks, size_t n)
+{
+    restore_queue_t q = { .tasks = tasks, .n = n };
+    pthread_t       threads[RESTORE_THREADS];
+    size_t          nthreads = 0;
+
+    atomic_init(&q.next, 0);
+    atomic_init(&q.failed, 0);
+    /* the calling thread restores too: one task needs no other thread */
+    while (nthreads + 1 < RESTORE_THREADS && nthreads + 1 < n
+           && pthread_create(&threads[nthreads], NULL, restore_thread, &q) == 0)
+        nthreads++;
+    restore_thread(&q);
+    for (size_t t = 0; t < nthreads; t++)
+        pthread_join(threads[t], NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (tasks[i]->restored > 0) {
+            tasks[i]->env->stats->restores++;
+            tasks[i]->env->stats->restored_records += (uint64_t)tasks[i]->restored;
+        }
+    }
+    return atomic_load(&q.failed) ? -1 : 0;
 }
 
 /* The consumer delivers a record the file has already applied: Kafka's committed position is behind
@@ -318,7 +375,7 @@ rebuild(ks_trigger_task_t *task, int64_t offset)
         return -1;
     }
     task->changelog_next = 0;
-    if (restore(task) != 0)
+    if (ks_trigger_tasks_restore(&task, 1) != 0)
         return -1;
     task->input_next = task->input_committed = -1;  /* known again at the next commit */
     return 0;
@@ -351,10 +408,6 @@ ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t par
     }
     task->changelog_next = get_position(task, "changelog", 0);
     task->input_next = task->input_committed = get_position(task, "input", -1);
-    if (restore(task) != 0) {
-        ks_trigger_task_close(task);
-        return NULL;
-    }
     return task;
 }
 
@@ -624,36 +677,33 @@ task_flush(ks_batch_member_t *m, ks_batch_t *b)
 
     for (size_t i = 0; i < task->nchanged; i++) {
         const ks_trigger_t *trig = task->changed[i];
-        sqlite3_stmt       *st = task->st[ST_HELD_ALL];
-        json_t             *held = json_array(), *sources = json_array(), *doc;
-        char               *key = ks_asprintf("%s/%s", trig->sensor->name, trig->name), *value = NULL;
-        int                 rc;
+        sqlite3_stmt          *st = task->st[ST_HELD_ALL];
+        ks_changelog_writer_t *cw = ks_changelog_writer_new();
+        char                  *key = ks_asprintf("%s/%s", trig->sensor->name, trig->name), *value;
+        size_t                 len;
+        int                    rc;
 
         bind_names(st, trig->sensor->name, trig->name);
         while (sqlite3_step(st) == SQLITE_ROW) {
-            json_array_append_new(held, json_pack("{s:s, s:I, s:s, s:s%}",
-                "dependency", (const char *)sqlite3_column_text(st, 0),
-                "held_at", (json_int_t)sqlite3_column_int64(st, 1),
-                "source", (const char *)sqlite3_column_text(st, 2),
-                "event", (const char *)sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
+            ks_changelog_add_held(cw, &(ks_changelog_held_t){
+                .dependency = (const char *)sqlite3_column_text(st, 0), .held_at = sqlite3_column_int64(st, 1),
+                .source = (const char *)sqlite3_column_text(st, 2), .event = sqlite3_column_blob(st, 3),
+                .event_len = (size_t)sqlite3_column_bytes(st, 3) });
         }
         sqlite3_reset(st);
         st = task->st[ST_SOURCES_OF];
         bind_names(st, trig->sensor->name, trig->name);
         while (sqlite3_step(st) == SQLITE_ROW) {
-            json_array_append_new(sources, json_pack("{s:s, s:I, s:I}",
-                "topic", (const char *)sqlite3_column_text(st, 0),
-                "partition", (json_int_t)sqlite3_column_int64(st, 1),
-                "next", (json_int_t)sqlite3_column_int64(st, 2)));
+            ks_changelog_add_source(cw, &(ks_changelog_source_t){
+                .topic = (const char *)sqlite3_column_text(st, 0), .partition = sqlite3_column_int(st, 1),
+                .next = sqlite3_column_int64(st, 2) });
         }
         sqlite3_reset(st);
-        /* an empty state is written as {"held":[]}, never as a tombstone: compaction removes
-         * tombstones after delete.retention.ms, and a host that owned the partition long ago would
-         * then keep events that were cleared since */
-        doc = json_pack("{s:o, s:o}", "held", held, "sources", sources);
-        value = json_dumps(doc, JSON_COMPACT);
-        json_decref(doc);
-        rc = ks_batch_produce(b, task->set->state, task->partition, key, value, strlen(value),
+        /* an empty state is written as a value holding nothing, never as a tombstone: compaction
+         * removes tombstones after delete.retention.ms, and a host that owned the partition long ago
+         * would then keep events that were cleared since */
+        value = ks_changelog_finish(cw, &len);
+        rc = ks_batch_produce(b, task->set->state, task->partition, key, value, len,
                               ks_batch_headers(NULL, NULL), &task->member);
         free(value);
         free(key);

@@ -18,8 +18,12 @@
 
 #include "pipeline/stage.h"
 
-/* Opens the task's file and restores from the changelog what it lacks; NULL (logged) on failure. */
+/* Opens the task's file; NULL (logged) on failure. It is restored before its first record. */
 ks_trigger_task_t *ks_trigger_task_open(const ks_stage_env_t *env, ks_topic_set_t *set, int32_t partition);
+/* Restores each task from the changelog, reading what its file lacks, several tasks at once (threads
+ * with a consumer each): the tasks of an assignment are restored in about the time of the largest.
+ * -1 (logged) when any restore failed. */
+int ks_trigger_tasks_restore(ks_trigger_task_t *const *tasks, size_t n) __attribute__((warn_unused_result));
 void ks_trigger_task_close(ks_trigger_task_t *task);
 int  ks_stage_trigger(ks_trigger_task_t *task, const rd_kafka_message_t *msg) __attribute__((warn_unused_result));
 

@@ -390,9 +390,13 @@ verify_topics(ks_worker_t *w)
     }
 }
 
+/* Opens a task per assigned trigger and action partition; the trigger tasks are restored together. */
 static void
 tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
+    ks_trigger_task_t **restoring = ks_calloc((size_t)parts->cnt + 1, sizeof(*restoring));
+    size_t              nrestoring = 0;
+
     wait_stable_offsets(w, parts);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -400,9 +404,11 @@ tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 
         switch (ks_topics_lookup(&w->topics, tp->topic, &set)) {
         case KS_TOPIC_TRIGGER:
-            if (tp->partition < set->ntriggers
-                && (set->triggers[tp->partition] = ks_trigger_task_open(&w->env, set, tp->partition)) == NULL)
+            if (tp->partition >= set->ntriggers)
+                break;
+            if ((set->triggers[tp->partition] = ks_trigger_task_open(&w->env, set, tp->partition)) == NULL)
                 exit(KS_EXIT_FATAL);
+            restoring[nrestoring++] = set->triggers[tp->partition];
             break;
         case KS_TOPIC_ACTION:
             if (tp->partition < set->nactions
@@ -414,6 +420,9 @@ tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
             break;
         }
     }
+    if (ks_trigger_tasks_restore(restoring, nrestoring) != 0)
+        exit(KS_EXIT_FATAL);
+    free(restoring);
 }
 
 static void

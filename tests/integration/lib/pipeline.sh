@@ -338,14 +338,15 @@ pl_held() {
 }
 
 # pl_changelog_held POOL: the latest value per key of the compacted <pool>-state topic, as held lines
-# "sensor/trigger|dependency|event id", sorted (what a fresh host restores).
+# "sensor/trigger|dependency|event id", sorted (what a fresh host restores); decoded by kstool with
+# ksensor's codec (a value is a JSON header followed by the events' bytes).
 pl_changelog_held() {
-  pl_read "$1-state" '%k\t%S\t%s\n' \
-    | jq -R -s -r 'split("\n") | map(select(length > 0) | split("\t") | {key: .[0], len: (.[1] | tonumber), value: (.[2:] | join("\t"))})
-                   | reduce .[] as $r ({}; .[$r.key] = $r) | to_entries[] | .value | select(.len > 0)
-                   | .key as $k | .value | fromjson | .held[] | "\($k)|\(.dependency)|\(.event | fromjson | .id)"' \
-    | sort
+  pl_changelog "$1" | awk -F'\t' '{ last[$2] = $3 } END { for (k in last) { n = split(last[k], h, " ")
+                                      for (i = 1; i <= n; i++) if (sub("=", "|", h[i])) print k "|" h[i] } }' | sort
 }
+
+# pl_changelog POOL: every record of <pool>-state as "OFFSET<TAB>KEY<TAB>DEPENDENCY=EVENT-ID ...".
+pl_changelog() { pl_read "$1-state" '%o\t%k\t%S\n%s\n' | "$KS_BUILD/kstool" changelog; }
 
 # pl_status_kib PID FIELD: a /proc/PID/status figure (VmRSS, VmHWM) in KiB.
 pl_status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }

@@ -88,7 +88,7 @@ pl_held "$KS_TMP/dataB/$pool-trigger-0.db" >"$KS_TMP/held-b"
 pl_changelog_held "$pool" >"$KS_TMP/held-changelog"
 pl_stop "$b"
 pl_read "$pool-action" | pl_firings_of_actions >"$KS_TMP/got" || pl_fail "cannot decode the action topic"
-zg=$(pl_read "$pool-state" '%o %k %s\n' | awk '/z-g/ { print $1 " (" $2 ")"; exit }')
+zg=$(pl_changelog "$pool" | awk -F'\t' '/=z-g/ { print $1 " (" $2 ")"; exit }')
 pl_say "the changelog record holding z-g, committed by A, is at $pool-state/0/${zg:-?}; B: $(grep -o 'restored [0-9]* changelog records (up to offset [0-9]*)' "$KS_TMP/b.log" | head -n 1)"
 if ! cmp -s "$KS_TMP/held-changelog" "$KS_TMP/held-b"; then
   echo "B's held table (+) against the changelog's latest state (-):" >&2
