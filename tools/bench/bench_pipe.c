@@ -1,15 +1,19 @@
 /* bench_pipe.c — the practical limit of the pipeline, the baseline of make bench: a raw librdkafka
  * transactional pipe with ksensor's topic layout and batch/commit settings but no logic. It runs as
  * one member of consumer group PREFIX, so W processes share the partitions as W workers would.
- *   bench_pipe BOOTSTRAP EVENT_TOPIC PREFIX [BATCH [INTERVAL_MS]]     (defaults 1000 and 100)
+ *   bench_pipe [-m MIN_MS] [-l FILE] BOOTSTRAP EVENT_TOPIC PREFIX [BATCH [INTERVAL_MS]]
+ *                                                                   (defaults 1000 and 100)
  * It consumes EVENT_TOPIC, PREFIX-trigger and PREFIX-action (read_committed); a record of
- * EVENT_TOPIC is produced, same key and value, to PREFIX-trigger, one of PREFIX-trigger to
- * PREFIX-action, one of PREFIX-action is only consumed. A transaction holds at most BATCH records
+ * EVENT_TOPIC is produced, same key, value and timestamp, to PREFIX-trigger, one of PREFIX-trigger
+ * to PREFIX-action, one of PREFIX-action is only consumed. A transaction holds at most BATCH records
  * and is committed, with the consumed offsets sent to it, every INTERVAL_MS (a fixed tick, like the
- * worker's commit timer). PREFIX-trigger and PREFIX-action are created when missing, with the
- * partition count of EVENT_TOPIC. It runs until SIGTERM or SIGINT, then commits the open batch,
- * leaves the group and exits 0. It measures nothing: the caller times the drain from outside
- * (kstool drained BOOTSTRAP PREFIX EVENT_TOPIC PREFIX-trigger PREFIX-action).
+ * worker's commit timer) — with -m, also as soon as nothing more is ready to read once it is MIN_MS
+ * old (the worker's commitMinInterval rule). With -l, each committed PREFIX-action record appends a
+ * line to FILE: milliseconds from its timestamp (the event's, carried along) to the commit, the
+ * latency of the same three hops the worker's `&&` path makes. PREFIX-trigger and PREFIX-action are
+ * created when missing, with the partition count of EVENT_TOPIC. It runs until SIGTERM or SIGINT,
+ * then commits the open batch, leaves the group and exits 0. It measures nothing else: the caller
+ * times the drain from outside (kstool drained BOOTSTRAP PREFIX EVENT_TOPIC PREFIX-trigger PREFIX-action).
  *
  * Mirrored from the worker (worker/pipeline/: worker.c, batch.c, topics.c):
  *   producer: transactional.id per process (PREFIX-HOST-PID here, pool-instance there),
@@ -31,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -51,6 +56,11 @@ typedef struct {
     long              batch, records;   /* batch size; records in the open transaction */
     bool              in_txn, failed;   /* a transaction is open; a record of it could not be produced */
     long              consumed, txns, aborts;
+    long              min_ms;           /* -m: a drained batch commits once this old; -1 without */
+    int64_t           begun_ms;         /* when the open transaction began */
+    FILE             *latency;          /* -l: one line per committed action record */
+    int64_t          *action_ts;        /* the open batch's action-record timestamps (ms) */
+    size_t            nactions, capactions;
 } pipe_t;
 
 static volatile sig_atomic_t stopping, ticked;
@@ -195,12 +205,22 @@ batch_offsets(const pipe_t *p)
     return list;
 }
 
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 batch_reset(pipe_t *p)
 {
     for (int i = 0; i < NTOPICS * p->nparts; i++)
         p->next[i] = -1;
     p->records = 0;
+    p->nactions = 0;
     p->in_txn = p->failed = false;
 }
 
@@ -291,9 +311,13 @@ batch_end(pipe_t *p, bool revoking)
     if (!p->in_txn)
         return;
     offsets = batch_offsets(p);
-    if (!p->failed && offsets != NULL && txn_commit(p, offsets) == 0)
+    if (!p->failed && offsets != NULL && txn_commit(p, offsets) == 0) {
+        int64_t now = now_ms();
+
         p->txns++;
-    else
+        for (size_t i = 0; i < p->nactions && p->latency != NULL; i++)
+            fprintf(p->latency, "%lld\n", (long long)(now - p->action_ts[i]));
+    } else
         batch_abort(p, offsets, revoking);
     if (offsets != NULL)
         rd_kafka_topic_partition_list_destroy(offsets);
@@ -308,6 +332,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
 {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
+        fprintf(stderr, "bench_pipe: assigned %d partitions\n", parts->cnt);   /* the caller waits for it */
         return;
     }
     batch_end(opaque, true);
@@ -360,6 +385,7 @@ produce(pipe_t *p, rd_kafka_topic_t *topic, const rd_kafka_message_t *m)
 
     while ((err = rd_kafka_producev(p->producer, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_KEY(m->key, m->key_len),
                                     RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, NULL)),
                                     RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(p->producer, 10);     /* the local queue is full: let it drain */
     if (err) {
@@ -389,9 +415,18 @@ forward(pipe_t *p, rd_kafka_message_t *m)
         if (error != NULL)
             die("begin_transaction", rd_kafka_error_string(error));
         p->in_txn = true;
+        p->begun_ms = now_ms();
     }
     if (p->out[t] != NULL && !p->failed)
         produce(p, p->out[t], m);
+    if (t == T_ACTION && p->latency != NULL) {
+        if (p->nactions == p->capactions) {
+            p->capactions = p->capactions ? 2 * p->capactions : 1024;
+            if ((p->action_ts = realloc(p->action_ts, p->capactions * sizeof(*p->action_ts))) == NULL)
+                die("realloc", "out of memory");
+        }
+        p->action_ts[p->nactions++] = rd_kafka_message_timestamp(m, NULL);
+    }
     p->next[t * p->nparts + m->partition] = m->offset + 1;
     p->consumed++;
     rd_kafka_message_destroy(m);
@@ -421,14 +456,38 @@ tick_start(long interval_ms)
         die("setitimer", "failed");
 }
 
+/* How long the loop may wait for a record: with -m, a drained open batch waits only until it is
+ * MIN_MS old; otherwise POLL_MS (how late an idle tick commits). */
+static int
+poll_wait(const pipe_t *p)
+{
+    int64_t left;
+
+    if (p->min_ms < 0 || !p->in_txn)
+        return POLL_MS;
+    left = p->begun_ms + p->min_ms - now_ms();
+    return left <= 0 ? 0 : left < POLL_MS ? (int)left : POLL_MS;
+}
+
 int
 main(int argc, char **argv)
 {
-    pipe_t p = { .batch = 1000 };
+    pipe_t p = { .batch = 1000, .min_ms = -1 };
     long   interval_ms = 100;
+    int    opt;
 
+    while ((opt = getopt(argc, argv, "m:l:")) != -1) {
+        if (opt == 'm')
+            p.min_ms = atol(optarg);
+        else if (opt == 'l' && (p.latency = fopen(optarg, "w")) == NULL)
+            die(optarg, "cannot be written");
+        else if (opt != 'l')
+            return 2;
+    }
+    argc -= optind - 1;
+    argv += optind - 1;
     if (argc < 4 || argc > 6) {
-        fprintf(stderr, "usage: bench_pipe BOOTSTRAP EVENT_TOPIC PREFIX [BATCH [INTERVAL_MS]]\n");
+        fprintf(stderr, "usage: bench_pipe [-m MIN_MS] [-l FILE] BOOTSTRAP EVENT_TOPIC PREFIX [BATCH [INTERVAL_MS]]\n");
         return 2;
     }
     if (argc > 4)
@@ -448,8 +507,13 @@ main(int argc, char **argv)
     consumer_setup(&p, argv[1], argv[3]);
     tick_start(interval_ms);
     while (!stopping) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(p.consumer, POLL_MS);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p.consumer, 0);
 
+        /* nothing ready: with -m an old enough batch commits now, else wait for a record */
+        if (m == NULL && p.min_ms >= 0 && p.in_txn && poll_wait(&p) == 0)
+            batch_end(&p, false);
+        else if (m == NULL)
+            m = rd_kafka_consumer_poll(p.consumer, poll_wait(&p));
         if (m != NULL)
             forward(&p, m);
         if (ticked) {
@@ -467,5 +531,8 @@ main(int argc, char **argv)
     rd_kafka_destroy(p.consumer);
     rd_kafka_destroy(p.producer);
     free(p.next);
+    free(p.action_ts);
+    if (p.latency != NULL && fclose(p.latency) != 0)
+        die("latency file", "cannot be written");
     return 0;
 }

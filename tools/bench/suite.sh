@@ -8,7 +8,8 @@
 #      topics (kstool drained); peak RSS of each worker (VmHWM) on the way;
 #   2. event→action latency at a fixed 2,000 events/s: from each event's `time` (loadgen stamps it
 #      when producing) to the worker's log line of the action it completed, with the commit rule
-#      ksensord ships and, as the baseline, the fixed commitInterval tick it had before;
+#      ksensord ships and the fixed commitInterval tick it had before, next to the raw pipe making
+#      the same hops with the shipped rule (bench_pipe -m 5 -l);
 #   3. restore: 1,000 sensors each holding one 100 KB event (100 MB of pending state), then a new
 #      instance on an empty dataDir, timed until every trigger partition is restored — next to
 #      reading the same state topic with kcat.
@@ -135,16 +136,43 @@ echo
 
 # latency at a fixed rate: example-1, from the event's time to the action's log line; the commit
 # rule ksensord ships (a drained batch commits once commitMinInterval old) next to the rule before
-# it (every commitInterval: commitMinInterval set to it)
+# it (every commitInterval: commitMinInterval set to it), and the raw pipe making the same three
+# hops as example-1's `&&` triggers with the shipped rule (bench_pipe -m: from the event record's
+# timestamp to the commit of the batch that consumed its action record)
+# percentiles FILE NAME WORKERS TARGET: a table row from a file of milliseconds
+percentiles() {
+  sort -n "$1" | awk -v w="$3" -v name="$2" -v t="$4" '{ v[NR] = $1 }
+    END { p50 = v[int(NR * 0.50 + 0.5)]; p99 = v[int(NR * 0.99 + 0.5)];
+          printf "| %s | %d | %d | %.0f ms | %.0f ms | %s |\n", name, w, NR, p50, p99, t }'
+}
 echo "### Latency at $rate events/s for $lat_secs s, example-1, commitInterval ${commit_ms} ms"
 echo
 echo "| commit rule | workers | actions | p50 | p99 | target |"
 echo "|---|---:|---:|---:|---:|---:|"
-for rule in drained interval; do
+for rule in pipe drained interval; do
   for w in 1 2; do
     say "latency, $rule, $w worker(s)"
     pool=lat-$rule-$w
     "$build/kstool" create-topic "$bs" "ev-$pool" "$parts" >/dev/null
+    if [[ $rule == pipe ]]; then
+      pids=()
+      for i in $(seq "$w"); do
+        "$build/bench/bench_pipe" -m 5 -l "$work/$pool.ms.$i" "$bs" "ev-$pool" "$pool" 1000 "$commit_ms" \
+          2>"$work/$pool.err.$i" & pids+=($!)
+      done
+      for i in $(seq "$w"); do
+        until grep -q 'assigned' "$work/$pool.err.$i"; do
+          kill -0 "${pids[$((i - 1))]}" || { echo "suite.sh: bench_pipe died" >&2; exit 1; }
+          sleep 0.1
+        done
+      done
+      "$build/loadgen" -b "$bs" -t "ev-$pool" -S demo -e blue,yellow,red -r "$rate" -n $((rate * lat_secs)) >/dev/null
+      wait_drained "$pool" "ev-$pool" "${pids[@]}"
+      kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
+      cat "$work/$pool".ms.* >"$work/$pool.ms"
+      percentiles "$work/$pool.ms" "raw pipe (bench_pipe), 3 hops, when drained, ≥ 5 ms old" "$w" "–"
+      continue
+    fi
     config "$work/$pool.yaml" "$pool" "ev-$pool" "$work/one" "$w" "$work/$pool"
     [[ $rule == drained ]] || cat >>"$work/$pool.yaml" <<YAML
 commitMinInterval: ${commit_ms}ms
@@ -162,16 +190,12 @@ YAML
       def ms: ((sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1000)
               + (((capture("\\.(?<f>[0-9]+)Z$").f) // "0") | ("0." + .) | tonumber * 1000);
       index(" ") as $i | (.[0:$i] | ms) - (.[$i + 1:] | fromjson | [.events[].time | ms] | max)' >"$work/$pool.ms"
-    n=$(wc -l <"$work/$pool.ms")
-    name=$([[ $rule == drained ]] && echo "when drained, ≥ 5 ms old (ksensord)" || echo "every ${commit_ms} ms (baseline)")
+    name=$([[ $rule == drained ]] && echo "when drained, ≥ 5 ms old (ksensord)" || echo "every ${commit_ms} ms (ksensord before)")
     target=$([[ $rule == drained ]] && echo "p50 ≤ 40, p99 ≤ 120 ms" || echo "–")
-    sort -n "$work/$pool.ms" | awk -v w="$w" -v n="$n" -v name="$name" -v t="$target" '{ v[NR] = $1 }
-      END { p50 = v[int(NR * 0.50 + 0.5)]; p99 = v[int(NR * 0.99 + 0.5)];
-            printf "| %s | %d | %d | %.0f ms | %.0f ms | %s |\n", name, w, n, p50, p99, t }'
+    percentiles "$work/$pool.ms" "$name" "$w" "$target"
   done
 done
 echo
-
 # restore: 1,000 sensors each holding a 100 KB event, then an empty dataDir
 say "restore: filling the state"
 produce ev-held -n 1000 -s 100000 -e held0..held999 -d roundrobin
