@@ -204,30 +204,43 @@ ksensord_start pid "$work/held.yaml"
 wait_drained held ev-held "$pid"
 ksensord_stop "$pid"
 state_mb=$(kcat -b "$bs" -C -t held-state -e -q -f '%S\n' | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }')
-say "restore: a new instance on an empty dataDir"
-sed -i "s|dataDir: $work/held-a|dataDir: $work/held-b|; s|file: $work/held-a.log|file: $work/held-b.log|" "$work/held.yaml"
-t0=$(date +%s.%N)
-ksensord_start pid "$work/held.yaml"
-restored() { local n; n=$(grep -c 'restored [0-9]* changelog records' "$work/held-b.log" 2>/dev/null) || true; ((${n:-0} >= parts)); }
-until restored; do
-  kill -0 "$pid" || { echo "suite.sh: ksensord died" >&2; exit 1; }
-  sleep 0.05
+# restore runs: each a new instance on an empty dataDir, next to kcat reading the same topic
+tod() { awk -F'[T:Z]' '{ printf "%.3f", $2 * 3600 + $3 * 60 + $4 }'; }   # an ISO time of day, in seconds
+restores=() readings=() raws=()
+for r in $(seq "$runs"); do
+  say "restore, run $r: a new instance on an empty dataDir"
+  sed -i "s|dataDir: $work/held-[a-z0-9]*|dataDir: $work/held-b$r|; s|file: $work/held-[a-z0-9]*.log|file: $work/held-b$r.log|" \
+    "$work/held.yaml"
+  log=$work/held-b$r.log
+  t0=$(date +%s.%N)
+  ksensord_start pid "$work/held.yaml"
+  restored() { local n; n=$(grep -c 'restored [0-9]* changelog records' "$log" 2>/dev/null) || true; ((${n:-0} >= parts)); }
+  until restored; do
+    kill -0 "$pid" || { echo "suite.sh: ksensord died" >&2; exit 1; }
+    sleep 0.05
+  done
+  restores+=("$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')")
+  # the restores themselves (they run at once): from the assignment to the last one done
+  first=$(grep -m 1 'assigned [0-9]* partitions' "$log" | cut -d' ' -f1 | tod)
+  last=$(grep 'restored [0-9]* changelog records' "$log" | tail -n 1 | cut -d' ' -f1 | tod)
+  readings+=("$(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.2f", b - a }')")
+  ksensord_stop "$pid"
+  t0=$(date +%s.%N)
+  kcat -b "$bs" -C -t held-state -e -q -f '%S\n' >/dev/null
+  raws+=("$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')")
 done
-restore=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-# the restores themselves, one after the other at the assignment: the sum of what each task logs
-reading=$(grep -o 'restored [0-9]* changelog records .* in [0-9.]* s' "$work/held-b.log" \
-  | awk '{ s += $(NF - 1) } END { printf "%.1f", s }')
-ksensord_stop "$pid"
-t0=$(date +%s.%N)
-kcat -b "$bs" -C -t held-state -e -q -f '%S\n' >/dev/null
-raw=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-echo "### Restore: 1,000 sensors each holding a 100 KB event ($state_mb MB in the state topic), empty dataDir"
+restore=$(printf '%s\n' "${restores[@]}" | median)
+reading=$(printf '%s\n' "${readings[@]}" | median)
+raw=$(printf '%s\n' "${raws[@]}" | median)
+echo "### Restore: 1,000 sensors each holding a 100 KB event ($state_mb MB in the state topic), empty dataDir, median of $runs runs"
 echo
 echo "| what | seconds | target |"
 echo "|---|---:|---:|"
 echo "| kcat reading the state topic to its end (baseline) | $raw | – |"
 echo "| ksensord start until all $parts trigger partitions are restored | $restore | 10 s ($(awk -v r="$restore" 'BEGIN { print (r <= 10 ? "met" : "missed") }')) |"
-echo "| the $parts restores themselves (changelog read into SQLite) | $reading | 1.5 × kcat ($(awk -v r="$reading" -v k="$raw" 'BEGIN { print (r <= 1.5 * k ? "met" : "missed") }'), $(ratio "$reading" "$raw") ×) |"
+echo "| the $parts restores themselves, at once (assignment → last restored) | $reading | 1.5 × kcat ($(awk -v r="$reading" -v k="$raw" 'BEGIN { print (r <= 1.5 * k ? "met" : "missed") }'), $(ratio "$reading" "$raw") ×) |"
+echo
+echo "Runs (s): kcat ${raws[*]}; start → restored ${restores[*]}; assignment → restored ${readings[*]}."
 echo
 echo "### Targets"
 echo
