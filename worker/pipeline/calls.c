@@ -29,7 +29,10 @@ struct call {
     bool                committed;      /* READY: its row has committed */
     const ks_trigger_t *trig;           /* the firing's trigger, or its dlqTrigger once that runs */
     const ks_trigger_t *origin;         /* the firing's trigger: the ledger row's */
-    json_t             *events;
+    json_t             *events;         /* NULL when the trigger's executor takes events_as_text */
+    char               *events_text;    /* the firing's events object, as its record held it */
+    size_t              events_len;
+    char               *event_ids;      /* the ledger's column */
     char               *completing;     /* the id of the event that completed the firing */
     char               *dlq_outcome;    /* what the dlqTrigger did, for the ledger */
     size_t              slot;
@@ -137,6 +140,20 @@ ready_remove(ks_calls_t *c, call_t *call)
     }
 }
 
+/* Frees a call that is in no list. */
+static void
+call_free_unlinked(call_t *call)
+{
+    request_release(call);
+    json_decref(call->events);
+    free(call->events_text);
+    free(call->event_ids);
+    free(call->completing);
+    free(call->dlq_outcome);
+    free(call->id);
+    free(call);
+}
+
 /* Unlinks a call from its part and the worker and frees it (an attempt in flight is cancelled). */
 static void
 call_drop(call_t *call)
@@ -159,12 +176,7 @@ call_drop(call_t *call)
         c->inflight--;
     }
     ev_timer_stop(c->loop, &call->timer);
-    request_release(call);
-    json_decref(call->events);
-    free(call->completing);
-    free(call->dlq_outcome);
-    free(call->id);
-    free(call);
+    call_free_unlinked(call);
 }
 
 /* The offset the part may commit: after what it processed, but not past an unfinished firing. */
@@ -226,7 +238,7 @@ make_ready(call_t *call)
 
     open_batch(call->part);
     ks_crash_point("before-http-ledger");
-    if (ks_ledger_write(call->part->ledger, call->id, call->origin, call->events, "attempting", call->attempts + 1, 0,
+    if (ks_ledger_write(call->part->ledger, call->id, call->origin, call->event_ids, "attempting", call->attempts + 1, 0,
                         NULL) != 0)
         return -1;
     call->state = CALL_READY;
@@ -251,13 +263,13 @@ call_done(call_t *call, const char *status, long last_status, const char *detail
     int                 attempts = call->attempts;
     char               *id = ks_strdup(call->id);
     const ks_trigger_t *origin = call->origin;
-    json_t             *events = json_incref(call->events);
+    char               *event_ids = ks_strdup(call->event_ids);
 
     open_batch(part);
     call_drop(call);
-    if (ks_ledger_write(part->ledger, id, origin, events, status, attempts, last_status, detail) != 0)
+    if (ks_ledger_write(part->ledger, id, origin, event_ids, status, attempts, last_status, detail) != 0)
         exit(KS_EXIT_FATAL);    /* the ledger is this host's memory of its calls: without it, stop */
-    json_decref(events);
+    free(event_ids);
     free(id);
     for (call_t *next = part->head; next != NULL && !c->stopping; next = next->next) {
         if (next->slot == slot && next->state == CALL_WAITING) {
@@ -296,7 +308,9 @@ static void
 run_dlq(call_t *call, long status, const char *why)
 {
     const ks_trigger_t *dlq = call->trig->dlq;
-    ks_firing_t         f = { dlq, call->slot, call->id, NULL, call->events };
+    ks_firing_t         f = { .trig = dlq, .slot = call->slot, .id = call->id, .events = call->events,
+                              .events_text = call->events_text, .events_len = call->events_len,
+                              .event_ids = call->event_ids };
     char                err[512] = "";
 
     call->dlq_outcome = ks_asprintf("%d attempt%s failed (%s)", call->attempts, call->attempts == 1 ? "" : "s", why);
@@ -437,16 +451,6 @@ ks_calls_stop(ks_calls_t *c)
     c->stopping = true;
 }
 
-static void
-call_free_unlinked(call_t *call)
-{
-    request_release(call);
-    json_decref(call->events);
-    free(call->completing);
-    free(call->id);
-    free(call);
-}
-
 int
 ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, const char *status, int attempts)
 {
@@ -470,12 +474,14 @@ ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, con
         ks_log_warning("firing %s: its %s call was started before a stop; recorded as unknown, not repeated", f->id,
                        ks_action_kind_name(trig->kind));
         c->stats->actions_failed++;
-        return ks_ledger_write(part->ledger, f->id, trig, f->events, "unknown", attempts, 0,
+        return ks_ledger_write(part->ledger, f->id, trig, f->event_ids, "unknown", attempts, 0,
                                "the process stopped during the call; not repeated (atLeastOnce is false)");
     }
     call = ks_calloc(1, sizeof(*call));
     *call = (call_t){ .c = c, .part = part, .state = CALL_WAITING, .trig = trig, .origin = trig,
                       .events = json_incref((json_t *)f->events), .slot = f->slot, .id = ks_strdup(f->id),
+                      .events_text = ks_strndup(f->events_text, f->events_len), .events_len = f->events_len,
+                      .event_ids = ks_strdup(f->event_ids),
                       .completing = f->completing ? ks_strdup(f->completing) : NULL, .offset = offset,
                       .attempts = attempts, .next_delay_s = (double)trig->retry.duration_ms / 1000. };
     ev_init(&call->timer, on_timer);
@@ -484,7 +490,7 @@ ks_calls_firing(ks_calls_part_t *part, const ks_firing_t *f, int64_t offset, con
         ks_log_error("firing %s: %s", f->id, err);
         c->stats->actions_failed++;
         call_free_unlinked(call);
-        return ks_ledger_write(part->ledger, f->id, trig, f->events, "failed", attempts, 0, err);
+        return ks_ledger_write(part->ledger, f->id, trig, f->event_ids, "failed", attempts, 0, err);
     }
     /* the part's list stays in offset order: records arrive in order */
     for (pp = &part->head; *pp != NULL; pp = &(*pp)->next)

@@ -31,7 +31,11 @@ typedef struct ks_firing {
     size_t              slot;           /* the trigger's index among the hosted ones: per-trigger state */
     const char         *id;             /* the firing id: ledger key, Idempotency-Key */
     const char         *completing;     /* the id of the event that completed the firing, or NULL */
-    const json_t       *events;         /* {dependency: CloudEvent} */
+    const json_t       *events;         /* {dependency: CloudEvent}; NULL for an executor that takes
+                                         * events_as_text */
+    const char         *events_text;    /* the same object as the firing record holds it */
+    size_t              events_len;
+    const char         *event_ids;      /* {dependency: event id}: the ledger's column */
 } ks_firing_t;
 
 /* What an executor's state is made from, once per worker. */
@@ -71,6 +75,9 @@ typedef struct ks_executor {
      * restart even without atLeastOnce, instead of being recorded as unknown, and an attempt starts
      * without waiting for its "attempting" row to commit. */
     bool  repeatable;
+    /* The executor reads the firing's events as text (events_text), never as a document: the
+     * action stage then decodes no firing record for it (the log executor splices the text). */
+    bool  events_as_text;
 } ks_executor_t;
 
 /* The executors of one worker, with their states. */

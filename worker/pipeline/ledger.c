@@ -104,35 +104,17 @@ ks_ledger_status(ks_ledger_t *l, const char *id, int *attempts, char *buf, size_
     return status;
 }
 
-/* {dependency: CloudEvent} -> '{"dependency":"event id",…}' (malloc'd). */
-static char *
-event_ids(const json_t *events)
-{
-    json_t     *ids = json_object(), *ev;
-    const char *dep;
-    char       *text;
-
-    json_object_foreach((json_t *)events, dep, ev)
-        json_object_set_new(ids, dep, json_incref(json_object_get(ev, "id")));
-    text = json_dumps(ids, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(ids);
-    return text;
-}
-
 int
-ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const json_t *events, const char *status,
+ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const char *event_ids, const char *status,
                 int attempts, long last_status, const char *detail)
 {
     bool          done = strcmp(status, "done") == 0;
     sqlite3_stmt *st = l->st[ST_RECORD];
-    char         *ids = event_ids(events);
     int           rc;
 
     if (!l->in_txn) {
-        if (ks_store_exec(l->db, "BEGIN IMMEDIATE") != 0) {
-            free(ids);
+        if (ks_store_exec(l->db, "BEGIN IMMEDIATE") != 0)
             return -1;
-        }
         l->in_txn = true;
     }
     ks_batch_join(l->batch, &l->member);
@@ -152,10 +134,9 @@ ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const 
     if (detail != NULL)
         sqlite3_bind_text(st, done ? 11 : 8, detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (int64_t)time(NULL) * 1000);
-    sqlite3_bind_text(st, 10, ids, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, event_ids, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    free(ids);
     if (rc != SQLITE_DONE) {
         ks_log_error("action task %s/%d: %s", l->topic, l->partition, sqlite3_errmsg(l->db));
         return -1;

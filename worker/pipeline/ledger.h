@@ -23,11 +23,11 @@ void ks_ledger_close(ks_ledger_t *l);
 /* The status of a firing (NULL when it has no row; else copied to buf) and its attempts so far. */
 const char *ks_ledger_status(ks_ledger_t *l, const char *id, int *attempts, char *buf, size_t len);
 
-/* A row, in the batch's transaction: the firing (id, trigger, events {dependency: CloudEvent}, of
- * which the row keeps each event's id) and its outcome: detail is what the action made when status
+/* A row, in the batch's transaction: the firing (id, trigger, the ids of its events as
+ * {dependency: event id}) and its outcome: detail is what the action made when status
  * is "done" (the result column), else why it failed (last_error); last_status <= 0 and a NULL detail
  * are recorded as NULL. */
-int ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const json_t *events,
+int ks_ledger_write(ks_ledger_t *l, const char *id, const ks_trigger_t *trig, const char *event_ids,
                     const char *status, int attempts, long last_status, const char *detail)
     __attribute__((warn_unused_result));
 

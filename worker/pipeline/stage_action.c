@@ -11,6 +11,7 @@
 #include "pipeline/calls.h"
 #include "pipeline/crash.h"
 #include "pipeline/ledger.h"
+#include "sensor/firing.h"
 
 struct ks_action_task {
     const ks_stage_env_t *env;
@@ -42,19 +43,17 @@ ks_action_task_close(ks_action_task_t *task)
     free(task);
 }
 
-/* The id of the event that completed the firing: the event of the dependency its record names. */
-static const char *
-completing_event(const rd_kafka_message_t *msg, const json_t *events)
+/* The dependency whose event completed the firing, as its record's header names it ("" if none). */
+static void
+completing_dependency(const rd_kafka_message_t *msg, char *name, size_t size)
 {
     rd_kafka_headers_t *hdrs = NULL;
     const void         *dep = NULL;
     size_t              dlen = 0;
-    char                name[256];
 
-    if (rd_kafka_message_headers(msg, &hdrs) != 0 || rd_kafka_header_get_last(hdrs, KS_DEP_HEADER, &dep, &dlen) != 0)
-        return NULL;
-    snprintf(name, sizeof(name), "%.*s", (int)dlen, (const char *)dep);
-    return json_string_value(json_object_get(json_object_get(events, name), "id"));
+    name[0] = '\0';
+    if (rd_kafka_message_headers(msg, &hdrs) == 0 && rd_kafka_header_get_last(hdrs, KS_DEP_HEADER, &dep, &dlen) == 0)
+        snprintf(name, size, "%.*s", (int)dlen, (const char *)dep);
 }
 
 /* A synchronous action, its outcome in the ledger within the batch. */
@@ -67,9 +66,9 @@ act_within_batch(ks_action_task_t *task, const ks_firing_t *f)
     int                   rc;
 
     if (ks_executor_run(env->executors, f, err, sizeof(err)) == 0)
-        rc = ks_ledger_write(task->ledger, f->id, f->trig, f->events, "done", 1, 0, NULL);
+        rc = ks_ledger_write(task->ledger, f->id, f->trig, f->event_ids, "done", 1, 0, NULL);
     else
-        rc = ks_ledger_write(task->ledger, f->id, f->trig, f->events, "failed", 1, 0, err[0] ? err : "failed");
+        rc = ks_ledger_write(task->ledger, f->id, f->trig, f->event_ids, "failed", 1, 0, err[0] ? err : "failed");
     ks_hist_observe(&env->stats->action, ks_monotonic_us() - started);
     if (err[0] != '\0') {
         env->stats->actions_failed++;
@@ -87,9 +86,10 @@ ks_stage_action(ks_action_task_t *task, const rd_kafka_message_t *msg)
     const ks_stage_env_t *env = task->env;
     const ks_executor_t  *exec;
     const ks_trigger_t   *trig;
-    json_t               *firing, *events;
-    const char           *id, *status;
-    char                  buf[32];
+    ks_firing_record_t    rec;
+    json_t               *events = NULL;
+    const char           *status;
+    char                  buf[32], dep[256];
     size_t                slot = 0;
     int                   rc = 0, attempts = 0;
     ks_firing_t           f;
@@ -99,17 +99,20 @@ ks_stage_action(ks_action_task_t *task, const rd_kafka_message_t *msg)
                      (long long)msg->offset);
         return ks_calls_settle(task->calls, msg->offset);
     }
-    firing = json_loadb(msg->payload, msg->len, JSON_ALLOW_NUL, NULL);  /* as events are read */
-    id = json_string_value(json_object_get(firing, "id"));
-    if (id == NULL) {
-        json_decref(firing);
+    completing_dependency(msg, dep, sizeof(dep));
+    if (ks_firing_read(&rec, msg->payload, msg->len, dep[0] ? dep : NULL) != 0) {
+        ks_firing_record_free(&rec);
         return ks_batch_bad_record(env->batch, msg, "not a firing record") != 0
                ? -1 : ks_calls_settle(task->calls, msg->offset);
     }
-    status = ks_ledger_status(task->ledger, id, &attempts, buf, sizeof(buf));
-    events = json_object_get(firing, "events");
-    f = (ks_firing_t){ trig, slot, id, completing_event(msg, events), events };
+    status = ks_ledger_status(task->ledger, rec.id, &attempts, buf, sizeof(buf));
     exec = ks_executor_of(env->executors, trig);
+    /* a document of the events only for an executor that reads them as one; they are JSON
+     * already (the record was checked), NUL allowed as events are read */
+    if (exec == NULL || !exec->events_as_text)
+        events = json_loadb(rec.events, rec.events_len, JSON_ALLOW_NUL, NULL);
+    f = (ks_firing_t){ .trig = trig, .slot = slot, .id = rec.id, .completing = rec.completing, .events = events,
+                       .events_text = rec.events, .events_len = rec.events_len, .event_ids = rec.event_ids };
     if (exec != NULL && exec->run == NULL) {
         rc = ks_calls_firing(task->calls, &f, msg->offset, status, attempts);
     } else if (status != NULL) {
@@ -117,6 +120,7 @@ ks_stage_action(ks_action_task_t *task, const rd_kafka_message_t *msg)
     } else {
         rc = act_within_batch(task, &f);
     }
-    json_decref(firing);
+    json_decref(events);
+    ks_firing_record_free(&rec);
     return rc != 0 ? rc : ks_calls_settle(task->calls, msg->offset);
 }

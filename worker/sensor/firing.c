@@ -5,26 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_out.h"
 #include "core/json_scan.h"
-
-/* s as a JSON string: quotes, backslashes and control characters escaped, other bytes as they are
- * (names and ids are UTF-8 already: YAML, Kafka headers and our own formats). */
-static void
-put_string(FILE *f, const char *s)
-{
-    putc('"', f);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            putc(c, f);
-    }
-    putc('"', f);
-}
+#include "core/mem.h"
 
 char *
 ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *deps, const char *const *events,
@@ -38,26 +21,26 @@ ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *de
     if (f == NULL || (ids != NULL && fi == NULL))
         abort();                /* only when memory is exhausted: as ks_malloc */
     fputs("{\"id\":", f);
-    put_string(f, id);
+    ks_json_put_string(f, id);
     fputs(",\"sensor\":", f);
-    put_string(f, trig->sensor->name);
+    ks_json_put_string(f, trig->sensor->name);
     fputs(",\"trigger\":", f);
-    put_string(f, trig->name);
+    ks_json_put_string(f, trig->name);
     fputs(",\"events\":{", f);
     if (fi != NULL)
         putc('{', fi);
     for (size_t i = 0; i < n; i++) {
         size_t      nm = 0;
-        int         scanned = ks_json_scan_object(events[i], lens[i], m, sizeof(m) / sizeof(m[0]), &nm);
+        int         scanned = fi == NULL ? 0 : ks_json_scan_object(events[i], lens[i], m, sizeof(m) / sizeof(m[0]), &nm);
         const char *eid = "null";
         size_t      eid_len = 4;
 
         if (i > 0)
             putc(',', f);
-        put_string(f, deps[i]);
+        ks_json_put_string(f, deps[i]);
         putc(':', f);
-        /* the events are JSON objects already (the event stage wrote them): carried as they are,
-         * only checked; anything else travels as null */
+        /* carried as they are: the event stage's own encoding unchecked, events that came through
+         * Kafka (with ids) checked, anything but a JSON object travelling as null */
         if (scanned == 0)
             fwrite(events[i], 1, lens[i], f);
         else
@@ -71,7 +54,7 @@ ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *de
         if (fi != NULL) {
             if (i > 0)
                 putc(',', fi);
-            put_string(fi, deps[i]);
+            ks_json_put_string(fi, deps[i]);
             putc(':', fi);
             fwrite(eid, 1, eid_len, fi);
         }
@@ -86,6 +69,96 @@ ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *de
     if (fclose(f) != 0)
         abort();
     return text;
+}
+
+/* A JSON string token as a C string (malloc'd), NULL when it is not one. */
+static char *
+string_of(const char *token, size_t len)
+{
+    json_t *j = json_loadb(token, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    char   *s = json_is_string(j) ? ks_strdup(json_string_value(j)) : NULL;
+
+    json_decref(j);
+    return s;
+}
+
+/* One dependency's event in a firing record: its key token and its id token ("null" if none). */
+typedef struct {
+    const char *key, *id;
+    size_t      key_len, id_len;
+} event_id_t;
+
+static int
+by_key(const void *a, const void *b)
+{
+    const event_id_t *x = a, *y = b;
+    int               c = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
+
+    return c != 0 ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+int
+ks_firing_read(ks_firing_record_t *r, const char *text, size_t len, const char *completing)
+{
+    ks_json_member_t m[64], e[64];
+    event_id_t       ids[KS_SENSOR_MAX_DEPS];
+    size_t           nm = 0, ne = 0, nids = 0, ids_len = 0;
+    const char      *id = NULL;
+    size_t           id_len = 0;
+    FILE            *f;
+
+    memset(r, 0, sizeof(*r));
+    if (ks_json_scan_object(text, len, m, sizeof(m) / sizeof(m[0]), &nm) != 0)
+        return -1;
+    for (size_t i = 0; i < nm; i++) {
+        if (m[i].key_len == 4 && memcmp(m[i].key, "\"id\"", 4) == 0 && m[i].kind == '"') {
+            id = m[i].value;
+            id_len = m[i].value_len;
+        } else if (m[i].key_len == 8 && memcmp(m[i].key, "\"events\"", 8) == 0 && m[i].kind == '{') {
+            r->events = m[i].value;
+            r->events_len = m[i].value_len;
+        }
+    }
+    if (id == NULL || r->events == NULL || (r->id = string_of(id, id_len)) == NULL
+        || ks_json_scan_object(r->events, r->events_len, e, sizeof(e) / sizeof(e[0]), &ne) != 0)
+        return -1;
+    for (size_t i = 0; i < ne && nids < KS_SENSOR_MAX_DEPS; i++) {
+        ks_json_member_t ev[64];
+        size_t           nev = 0;
+
+        ids[nids] = (event_id_t){ e[i].key, "null", e[i].key_len, 4 };
+        if (e[i].kind == '{' && ks_json_scan_object(e[i].value, e[i].value_len, ev, sizeof(ev) / sizeof(ev[0]), &nev) == 0) {
+            for (size_t k = 0; k < nev; k++) {
+                if (ev[k].key_len == 4 && memcmp(ev[k].key, "\"id\"", 4) == 0) {
+                    ids[nids].id = ev[k].value;
+                    ids[nids].id_len = ev[k].value_len;
+                }
+            }
+        }
+        if (completing != NULL && r->completing == NULL && e[i].key_plain && e[i].key_len == strlen(completing) + 2
+            && memcmp(e[i].key + 1, completing, e[i].key_len - 2) == 0)
+            r->completing = string_of(ids[nids].id, ids[nids].id_len);
+        nids++;
+    }
+    qsort(ids, nids, sizeof(ids[0]), by_key);
+    if ((f = open_memstream(&r->event_ids, &ids_len)) == NULL)
+        abort();                /* only when memory is exhausted: as ks_malloc */
+    putc('{', f);
+    for (size_t i = 0; i < nids; i++)
+        fprintf(f, "%s%.*s:%.*s", i ? "," : "", (int)ids[i].key_len, ids[i].key, (int)ids[i].id_len, ids[i].id);
+    putc('}', f);
+    if (fclose(f) != 0)
+        abort();
+    return 0;
+}
+
+void
+ks_firing_record_free(ks_firing_record_t *r)
+{
+    free(r->id);
+    free(r->event_ids);
+    free(r->completing);
+    memset(r, 0, sizeof(*r));
 }
 
 int

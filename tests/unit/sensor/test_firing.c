@@ -1,6 +1,8 @@
 /* test_firing.c — the firing record: held events carried byte for byte under their dependency names
  * (no re-encoding), anything that is not a JSON object carried as null, names escaped as JSON
- * strings, and the {dependency: event id} map of the firings table. */
+ * strings, and the {dependency: event id} map of the firings table; read back by the action stage
+ * without a document: id, the events' text, their ids sorted by dependency, the completing event's
+ * id, and texts that are not firing records refused. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +65,54 @@ START_TEST(test_not_an_object)
     text = ks_firing_encode("f", trig, deps, events, lens, 0, &len, NULL);
     ck_assert_str_eq(text, "{\"id\":\"f\",\"sensor\":\"s\\\"q\",\"trigger\":\"t\",\"events\":{}}");
     free(text);
+    /* without ids, the caller's own encoding: not checked again */
+    text = ks_firing_encode("f", trig, deps, events, lens, 1, &len, NULL);
+    ck_assert_str_eq(text, "{\"id\":\"f\",\"sensor\":\"s\\\"q\",\"trigger\":\"t\",\"events\":{\"a\":{\"id\":}}");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_read)
+{
+    ks_trigger_t      *trig = load_trigger();
+    const char        *deps[] = { "b", "a" };
+    const char        *events[] = { "{\"data\":\"\\u0000\",\"id\":\"e\\\"2\"}", "{\"id\":\"e-1\",\"x\":[1,{\"id\":9}]}" };
+    size_t             lens[] = { strlen(events[0]), strlen(events[1]) }, len;
+    char              *text = ks_firing_encode("s/t@tp/0/7", trig, deps, events, lens, 2, &len, NULL);
+    ks_firing_record_t r;
+
+    ck_assert_int_eq(ks_firing_read(&r, text, len, "b"), 0);
+    ck_assert_str_eq(r.id, "s/t@tp/0/7");
+    ck_assert_uint_eq(r.events_len, strlen(text) - (size_t)(r.events - text) - 1);
+    ck_assert_int_eq(strncmp(r.events, "{\"b\":{\"data\"", 12), 0);
+    ck_assert_str_eq(r.event_ids, "{\"a\":\"e-1\",\"b\":\"e\\\"2\"}");
+    ck_assert_str_eq(r.completing, "e\"2");
+    ks_firing_record_free(&r);
+    ck_assert_int_eq(ks_firing_read(&r, text, len, "c"), 0);
+    ck_assert_ptr_null(r.completing);
+    ks_firing_record_free(&r);
+    free(text);
+    /* an event without an id, or not an object */
+    text = "{\"id\":\"f\",\"events\":{\"a\":{\"x\":1},\"b\":null}}";
+    ck_assert_int_eq(ks_firing_read(&r, text, strlen(text), "a"), 0);
+    ck_assert_str_eq(r.event_ids, "{\"a\":null,\"b\":null}");
+    ck_assert_ptr_null(r.completing);
+    ks_firing_record_free(&r);
+}
+END_TEST
+
+START_TEST(test_not_a_firing_record)
+{
+    static const char *const texts[] = {
+        "", "garbage", "[1]", "{\"events\":{}}", "{\"id\":7,\"events\":{}}", "{\"id\":\"f\"}",
+        "{\"id\":\"f\",\"events\":[]}", "{\"id\":\"f\",\"events\":{\"a\":{}}", "{\"id\":\"f\",\"events\":{}} x",
+    };
+    ks_firing_record_t r;
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        ck_assert_msg(ks_firing_read(&r, texts[i], strlen(texts[i]), NULL) == -1, "%s was read", texts[i]);
+        ks_firing_record_free(&r);
+    }
 }
 END_TEST
 
@@ -74,6 +124,8 @@ suite_firing(void)
 
     tcase_add_test(tc, test_encode);
     tcase_add_test(tc, test_not_an_object);
+    tcase_add_test(tc, test_read);
+    tcase_add_test(tc, test_not_a_firing_record);
     suite_add_tcase(s, tc);
     return s;
 }
