@@ -177,9 +177,10 @@ scan_literal(const scan_t *sc, size_t i, const char *word)
     return sc->n - i >= len && memcmp(sc->s + i, word, len) == 0 ? i + len : SCAN_FAIL;
 }
 
-/* One value at s[i] (after white space), iteratively for nesting; returns the index after it. */
+/* One value at s[i] (after white space), iteratively for nesting at most max_depth deep; returns the
+ * index after it. */
 static size_t
-scan_value(const scan_t *sc, size_t i)
+scan_value(const scan_t *sc, size_t i, size_t max_depth)
 {
     char   stack[SCAN_MAX_DEPTH];
     size_t depth = 0;
@@ -192,7 +193,7 @@ scan_value(const scan_t *sc, size_t i)
         switch (sc->s[i]) {
         case '{':
         case '[':
-            if (depth == SCAN_MAX_DEPTH)
+            if (depth == max_depth)
                 return SCAN_FAIL;
             stack[depth++] = (char)sc->s[i];
             i = skip_ws(sc, i + 1);
@@ -258,41 +259,58 @@ scan_value(const scan_t *sc, size_t i)
     }
 }
 
+/* The members of an object are validated and reported in one pass: each value is scanned once. */
 int
 ks_json_scan_object(const char *s, size_t n, ks_json_member_t *members, size_t max, size_t *count)
 {
     scan_t sc = { (const unsigned char *)s, n };
-    size_t i = skip_ws(&sc, 0), end;
-    bool   escaped, nul;
+    size_t i = skip_ws(&sc, 0), found = 0;
+    bool   escaped, nul, over = false;
 
     *count = 0;
-    end = scan_value(&sc, i);
-    if (end == SCAN_FAIL || skip_ws(&sc, end) != n)
+    if (i >= n)
         return -1;
-    if (sc.s[i] != '{')
-        return 1;
-    i = skip_ws(&sc, i + 1);
-    while (sc.s[i] == '"') {
-        ks_json_member_t *m;
-        size_t            key = i;
-
-        if (*count == max)
-            return 1;
-        m = &members[(*count)++];
-        i = scan_string(&sc, i, &escaped, &nul);
-        m->key = s + key;
-        m->key_len = i - key;
-        m->key_plain = !escaped;
-        i = skip_ws(&sc, skip_ws(&sc, i) + 1);      /* past ':' (already validated) */
-        m->value = s + i;
-        m->kind = sc.s[i] == '-' || (sc.s[i] >= '0' && sc.s[i] <= '9') ? '0' : (char)sc.s[i];
-        i = scan_value(&sc, i);
-        m->value_len = i - (size_t)(m->value - s);
-        i = skip_ws(&sc, i);
-        if (sc.s[i] == ',')
-            i = skip_ws(&sc, i + 1);
+    if (sc.s[i] != '{') {
+        i = scan_value(&sc, i, SCAN_MAX_DEPTH);
+        return i == SCAN_FAIL || skip_ws(&sc, i) != n ? -1 : 1;
     }
-    return 0;
+    i = skip_ws(&sc, i + 1);
+    if (i < n && sc.s[i] == '}')
+        return skip_ws(&sc, i + 1) == n ? 0 : -1;
+    for (;;) {
+        ks_json_member_t m;
+        size_t           key = i;
+
+        if (i >= n || sc.s[i] != '"' || (i = scan_string(&sc, i, &escaped, &nul)) == SCAN_FAIL || nul)
+            return -1;                      /* jansson refuses NUL in keys */
+        m.key = s + key;
+        m.key_len = i - key;
+        m.key_plain = !escaped;
+        i = skip_ws(&sc, i);
+        if (i >= n || sc.s[i] != ':')
+            return -1;
+        i = skip_ws(&sc, i + 1);
+        if (i >= n)
+            return -1;
+        m.value = s + i;
+        m.kind = sc.s[i] == '-' || (sc.s[i] >= '0' && sc.s[i] <= '9') ? '0' : (char)sc.s[i];
+        if ((i = scan_value(&sc, i, SCAN_MAX_DEPTH - 1)) == SCAN_FAIL)   /* inside the object */
+            return -1;
+        m.value_len = i - (size_t)(m.value - s);
+        if (found < max)
+            members[found++] = m;
+        else
+            over = true;
+        i = skip_ws(&sc, i);
+        if (i < n && sc.s[i] == ',') {
+            i = skip_ws(&sc, i + 1);
+            continue;
+        }
+        if (i >= n || sc.s[i] != '}' || skip_ws(&sc, i + 1) != n)
+            return -1;
+        *count = found;
+        return over ? 1 : 0;
+    }
 }
 
 bool
