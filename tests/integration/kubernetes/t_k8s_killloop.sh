@@ -6,7 +6,7 @@
 # API call succeeded and before its ledger row commits (after-http-response), and before the row
 # that starts the call (before-http-ledger). Asserted: exactly 3,000 Workflows carry the sensor's
 # label, each firing id on exactly one of them, every one of the firings on the action topic
-# among them, and the ledger has a row for each, none failed.
+# among them, and no ledger row failed (a kill between a batch's two commits may lose its rows: see below).
 # KILLLOOP_SEED=N replays the same kill schedule.
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/pipeline.sh"
@@ -77,16 +77,20 @@ dups=$(uniq -d "$KS_TMP/firings.objects" | wc -l)
 ((dups == 0)) || pl_fail "$dups firing ids on two objects"
 cmp -s "$KS_TMP/firings.objects" "$KS_TMP/firings.topic" || pl_fail "the objects' firing ids differ from the action topic's"
 cmp -s "$KS_TMP/params" <(seq 1 "$n") || pl_fail "the Workflows' parameters are not 1..$n each once"
-# The ledger: every firing has its row, none failed or unknown. A kill between a batch's Kafka commit
-# and its SQLite commit loses that batch's "done" rows (the pipeline's order, DESIGN.md §2.2), so a
-# few rows may still say attempting for objects that exist: at most one batch per kill.
+# The ledger: no row failed or unknown, none for a firing not on the action topic. A kill between a
+# batch's Kafka commit and its SQLite commit loses that batch's rows (the pipeline's order, DESIGN.md
+# §2.2): a "done" row then still says attempting, and — k8s being repeatable, its call starts
+# without waiting for the "attempting" row to commit — a firing whose two rows were in that one batch
+# has none, its offset committed past it. Its object exists (asserted above): the guarantee is the
+# object, the ledger this host's memory of it.
 kb_ledger "$KS_TMP/w.yaml" >"$KS_TMP/ledger.json"
 rows=$(jq length "$KS_TMP/ledger.json")
 done=$(jq '[.[] | select(.status == "done")] | length' "$KS_TMP/ledger.json")
 bad=$(jq -r '.[] | select(.status != "done" and .status != "attempting") | "\(.id) \(.status) \(.last_error)"' "$KS_TMP/ledger.json")
-((rows == n)) || pl_fail "the ledger has $rows rows for $n firings"
+strays=$(jq -r '.[].id' "$KS_TMP/ledger.json" | sort | comm -23 - "$KS_TMP/firings.topic" | wc -l)
+((rows <= n && strays == 0)) || pl_fail "the ledger has $rows rows for $n firings, $strays of them for firings not on the action topic"
 [[ -z $bad ]] || pl_fail "ledger rows neither done nor attempting: $bad"
-pl_say "ledger: $done done, $((n - done)) left attempting by kills between the Kafka and SQLite commits"
+pl_say "ledger: $done done, $((rows - done)) left attempting and $((n - rows)) lost by kills between the Kafka and SQLite commits"
 again=$(kb_ledger "$KS_TMP/w.yaml" |
   jq '[.[] | select((.result // "") | test("by an earlier attempt"))] | length')
 pl_say "exactly $n Workflows, one per firing and per event; $again creates found done by an earlier life"
