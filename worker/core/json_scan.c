@@ -314,6 +314,24 @@ ks_json_scan_object(const char *s, size_t n, ks_json_member_t *members, size_t m
 }
 
 bool
+ks_json_key_is(const ks_json_member_t *member, const char *name)
+{
+    size_t len = strlen(name);
+
+    return member->key_plain && member->key_len == len + 2 && memcmp(member->key + 1, name, len) == 0;
+}
+
+const ks_json_member_t *
+ks_json_member(const ks_json_member_t *members, size_t n, const char *name)
+{
+    for (size_t i = n; i-- > 0;) {
+        if (ks_json_key_is(&members[i], name))
+            return &members[i];
+    }
+    return NULL;
+}
+
+bool
 ks_utf8_valid(const void *s, size_t n)
 {
     scan_t sc = { s, n };

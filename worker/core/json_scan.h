@@ -27,6 +27,13 @@ typedef struct ks_json_member {
 int ks_json_scan_object(const char *s, size_t n, ks_json_member_t *members, size_t max, size_t *count)
     __attribute__((warn_unused_result));
 
+/* True if the member's key is name, written without escapes. */
+bool ks_json_key_is(const ks_json_member_t *member, const char *name);
+
+/* The last of the n members named name (a key without escapes), as jansson keeps the last of
+ * duplicates; NULL when there is none. */
+const ks_json_member_t *ks_json_member(const ks_json_member_t *members, size_t n, const char *name);
+
 /* True if s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
 bool ks_utf8_valid(const void *s, size_t n);
 

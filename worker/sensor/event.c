@@ -682,7 +682,7 @@ envelope(const char *text, size_t len)
     for (size_t i = 0; i < n; i++) {
         char    key[64];
         json_t *value;
-        bool    data = m[i].key_plain && m[i].key_len == 6 && memcmp(m[i].key, "\"data\"", 6) == 0;
+        bool    data = ks_json_key_is(&m[i], "data");
 
         if (!m[i].key_plain || m[i].key_len - 2 >= sizeof(key)) {
             json_decref(root);

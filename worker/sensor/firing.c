@@ -31,9 +31,8 @@ ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *de
         putc('{', fi);
     for (size_t i = 0; i < n; i++) {
         size_t      nm = 0;
-        int         scanned = fi == NULL ? 0 : ks_json_scan_object(events[i], lens[i], m, sizeof(m) / sizeof(m[0]), &nm);
-        const char *eid = "null";
-        size_t      eid_len = 4;
+        int                     scanned = fi == NULL ? 0 : ks_json_scan_object(events[i], lens[i], m, sizeof(m) / sizeof(m[0]), &nm);
+        const ks_json_member_t *eid = scanned == 0 ? ks_json_member(m, nm, "id") : NULL;
 
         if (i > 0)
             putc(',', f);
@@ -45,18 +44,15 @@ ks_firing_encode(const char *id, const ks_trigger_t *trig, const char *const *de
             fwrite(events[i], 1, lens[i], f);
         else
             fputs("null", f);
-        for (size_t k = 0; k < nm && scanned == 0; k++) {
-            if (m[k].key_len == 4 && memcmp(m[k].key, "\"id\"", 4) == 0) {
-                eid = m[k].value;
-                eid_len = m[k].value_len;
-            }
-        }
         if (fi != NULL) {
             if (i > 0)
                 putc(',', fi);
             ks_json_put_string(fi, deps[i]);
             putc(':', fi);
-            fwrite(eid, 1, eid_len, fi);
+            if (eid != NULL)
+                fwrite(eid->value, 1, eid->value_len, fi);
+            else
+                fputs("null", fi);
         }
     }
     fputs("}}", f);
@@ -100,44 +96,36 @@ by_key(const void *a, const void *b)
 int
 ks_firing_read(ks_firing_record_t *r, const char *text, size_t len, const char *completing)
 {
-    ks_json_member_t m[64], e[64];
-    event_id_t       ids[KS_SENSOR_MAX_DEPS];
-    size_t           nm = 0, ne = 0, nids = 0, ids_len = 0;
-    const char      *id = NULL;
-    size_t           id_len = 0;
-    FILE            *f;
+    ks_json_member_t        m[64], e[64];
+    const ks_json_member_t *id, *events, *done;
+    event_id_t              ids[KS_SENSOR_MAX_DEPS];
+    size_t                  nm = 0, ne = 0, nids = 0, ids_len = 0;
+    FILE                   *f;
 
     memset(r, 0, sizeof(*r));
     if (ks_json_scan_object(text, len, m, sizeof(m) / sizeof(m[0]), &nm) != 0)
         return -1;
-    for (size_t i = 0; i < nm; i++) {
-        if (m[i].key_len == 4 && memcmp(m[i].key, "\"id\"", 4) == 0 && m[i].kind == '"') {
-            id = m[i].value;
-            id_len = m[i].value_len;
-        } else if (m[i].key_len == 8 && memcmp(m[i].key, "\"events\"", 8) == 0 && m[i].kind == '{') {
-            r->events = m[i].value;
-            r->events_len = m[i].value_len;
-        }
-    }
-    if (id == NULL || r->events == NULL || (r->id = string_of(id, id_len)) == NULL
-        || ks_json_scan_object(r->events, r->events_len, e, sizeof(e) / sizeof(e[0]), &ne) != 0)
+    id = ks_json_member(m, nm, "id");
+    events = ks_json_member(m, nm, "events");
+    if (id == NULL || id->kind != '"' || events == NULL || events->kind != '{'
+        || (r->id = string_of(id->value, id->value_len)) == NULL)
         return -1;
+    r->events = events->value;
+    r->events_len = events->value_len;
+    if (ks_json_scan_object(r->events, r->events_len, e, sizeof(e) / sizeof(e[0]), &ne) != 0)
+        return -1;
+    done = completing != NULL ? ks_json_member(e, ne, completing) : NULL;
     for (size_t i = 0; i < ne && nids < KS_SENSOR_MAX_DEPS; i++) {
-        ks_json_member_t ev[64];
-        size_t           nev = 0;
+        ks_json_member_t        ev[64];
+        const ks_json_member_t *eid = NULL;
+        size_t                  nev = 0;
 
-        ids[nids] = (event_id_t){ e[i].key, "null", e[i].key_len, 4 };
-        if (e[i].kind == '{' && ks_json_scan_object(e[i].value, e[i].value_len, ev, sizeof(ev) / sizeof(ev[0]), &nev) == 0) {
-            for (size_t k = 0; k < nev; k++) {
-                if (ev[k].key_len == 4 && memcmp(ev[k].key, "\"id\"", 4) == 0) {
-                    ids[nids].id = ev[k].value;
-                    ids[nids].id_len = ev[k].value_len;
-                }
-            }
-        }
-        if (completing != NULL && r->completing == NULL && e[i].key_plain && e[i].key_len == strlen(completing) + 2
-            && memcmp(e[i].key + 1, completing, e[i].key_len - 2) == 0)
-            r->completing = string_of(ids[nids].id, ids[nids].id_len);
+        if (e[i].kind == '{' && ks_json_scan_object(e[i].value, e[i].value_len, ev, sizeof(ev) / sizeof(ev[0]), &nev) == 0)
+            eid = ks_json_member(ev, nev, "id");
+        ids[nids] = eid != NULL ? (event_id_t){ e[i].key, eid->value, e[i].key_len, eid->value_len }
+                                : (event_id_t){ e[i].key, "null", e[i].key_len, 4 };
+        if (&e[i] == done && eid != NULL)
+            r->completing = string_of(eid->value, eid->value_len);
         nids++;
     }
     qsort(ids, nids, sizeof(ids[0]), by_key);
