@@ -73,6 +73,7 @@ static const ks_config_key_t config_keys[] = {
     { "eventbus.partitions",         KS_CT_INT,      F(eventbus.partitions), "6", true, NULL, 1, 100000, NULL },
     { "eventbus.replicationFactor",  KS_CT_INT,      F(eventbus.replication_factor), "-1", true, NULL, -1, 32767, NULL },
     { "eventbus.topicLayout",        KS_CT_ENUM,     F(eventbus.topic_layout), "shared", false, NULL, 0, 0, layouts },
+    { "eventbus.fenceDeparted",      KS_CT_BOOL,     F(eventbus.fence_departed), "true", true, NULL, 0, 0, NULL },
     { "eventbus.deadLetterTopic",    KS_CT_STRING,   F(eventbus.dead_letter_topic), "", true, check_optional_topic, 0, 0, NULL },
     { "eventbus.tls",                KS_CT_SECTION,  0, NULL, false, NULL, 0, 0, NULL },
     { "eventbus.tls.enabled",        KS_CT_BOOL,     F(eventbus.tls.enabled), "false", false, NULL, 0, 0, NULL },

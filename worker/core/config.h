@@ -40,6 +40,7 @@ typedef struct ks_config {
         int               replication_factor;   /* -1: the broker's default */
         int               topic_layout; /* ks_topic_layout_t */
         char             *dead_letter_topic;    /* "" = none */
+        bool              fence_departed;       /* end a departed instance's transaction at once (fence.h) */
         struct {
             bool  enabled;
             char *ca_file;

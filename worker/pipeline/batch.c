@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "pipeline/crash.h"
+#include "pipeline/fence.h"
 #include "pipeline/journal.h"
 #include "pipeline/topics.h"
 
@@ -26,6 +27,7 @@ struct ks_batch {
     const ks_config_t               *cfg;
     bool                             embedded;
     ks_report_t                     *stats;
+    const char                      *instance;      /* named in the metadata of committed offsets */
 
     bool                             open;
     int64_t                          opened_us;     /* ks_monotonic_us() when it opened */
@@ -65,10 +67,11 @@ reset(ks_batch_t *b)
 
 ks_batch_t *
 ks_batch_new(rd_kafka_t *producer, rd_kafka_t *consumer, const ks_config_t *cfg, bool embedded, ks_report_t *stats,
-             ks_journal_t *journal)
+             ks_journal_t *journal, const char *instance)
 {
     ks_batch_t *b = ks_calloc(1, sizeof(*b));
 
+    b->instance = instance;
     b->journal = journal;
     b->producer = producer;
     b->consumer = consumer;
@@ -212,8 +215,10 @@ ks_batch_release(ks_batch_t *b, const char *topic, int32_t partition, int64_t ne
     rd_kafka_topic_partition_t *tp;
 
     ks_batch_begin(b);
-    if ((tp = rd_kafka_topic_partition_list_find(b->offsets, topic, partition)) == NULL)
+    if ((tp = rd_kafka_topic_partition_list_find(b->offsets, topic, partition)) == NULL) {
         tp = rd_kafka_topic_partition_list_add(b->offsets, topic, partition);
+        ks_fence_mark(tp, b->instance);
+    }
     tp->offset = next_offset;
 }
 

@@ -42,9 +42,10 @@ struct ks_batch_member {
 
 /* The batch of a worker's producer (transactional, initialised, with ks_batch_on_delivery as its
  * delivery callback), consumer (read_committed) and journal (recovered). embedded: the mock cluster,
- * which drops offsets sent with the transaction; they are committed on their own too. */
+ * which drops offsets sent with the transaction; they are committed on their own too. The offsets
+ * it commits name instance, the worker's (fence.h). */
 ks_batch_t *ks_batch_new(rd_kafka_t *producer, rd_kafka_t *consumer, const ks_config_t *cfg, bool embedded,
-                         ks_report_t *stats, ks_journal_t *journal);
+                         ks_report_t *stats, ks_journal_t *journal, const char *instance);
 void ks_batch_free(ks_batch_t *b);
 
 /* The delivery callback the producer's configuration must carry. */

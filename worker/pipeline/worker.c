@@ -29,6 +29,7 @@
 #include "pipeline/batch.h"
 #include "pipeline/calls.h"
 #include "pipeline/crash.h"
+#include "pipeline/fence.h"
 #include "pipeline/stage_event.h"
 #include "pipeline/kafka_conf.h"
 #include "pipeline/stage.h"
@@ -397,6 +398,9 @@ tasks_assign(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
     ks_trigger_task_t **restoring = ks_calloc((size_t)parts->cnt + 1, sizeof(*restoring));
     size_t              nrestoring = 0;
 
+    /* a departed previous owner's open transaction would hold these partitions back: end it now */
+    if (!w->embedded && w->cfg->eventbus.fence_departed)
+        ks_fence_departed(w->producer, w->cfg, w->brokers, w->instance, parts);
     wait_stable_offsets(w, parts);
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -659,7 +663,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
     }
     if (ks_journal_recover(w.journal, w.consumer, TXN_TIMEOUT_MS * 2) != 0)
         exit(KS_EXIT_FATAL);
-    w.batch = ks_batch_new(w.producer, w.consumer, cfg, w.embedded, &w.stats, w.journal);
+    w.batch = ks_batch_new(w.producer, w.consumer, cfg, w.embedded, &w.stats, w.journal, w.instance);
     xenv = (ks_exec_env_t){ cfg, w.brokers, w.loop, w.batch, ks_topics_ntriggers(&w.topics) };
     ks_executors_open(&w.executors, opts->executors, &xenv);
     w.calls = ks_calls_new(w.loop, w.batch, w.consumer, &w.executors, &w.stats, ks_topics_ntriggers(&w.topics));

@@ -4,12 +4,14 @@
 # has the one order `ksensorctl eval` assumes), with ksensor's own group and transaction timeouts (no
 # session.timeout.ms or transaction.timeout.ms in the configuration, as users run it). While both
 # work through 20,000 events produced up front, one is killed with kill -9 and never comes back. The
-# survivor must take its partitions over — restoring their trigger state from the changelog, reading
-# past the dead host's open transaction once the broker has aborted it — and the action topic must
-# then hold exactly the firings `ksensorctl eval` computes, per trigger in order, each once.
+# survivor must take its partitions over — fencing the dead host's instance (fence.h: its open
+# transaction is aborted at once, not after transaction.timeout.ms), restoring their trigger state
+# from the changelog — and the action topic must then hold exactly the firings `ksensorctl eval`
+# computes, per trigger in order, each once.
 # Prints how long the takeover took (kill -> the survivor's new assignment -> the pool drained);
 # the figures are reported, not asserted. KS_HOSTLOSS_LIBRDKAFKA="key=value ..." adds librdkafka
-# properties (make bench measures librdkafka's own timeouts beside ksensor's that way).
+# properties and KS_HOSTLOSS_NOFENCE=1 sets fenceDeparted: false (make bench measures librdkafka's own
+# timeouts, and the broker's expiry of the transaction, beside ksensor's defaults that way).
 set -euo pipefail
 . "$KS_TOP/tests/integration/lib/pipeline.sh"
 
@@ -24,6 +26,7 @@ for h in a b; do
     "$KS_TMP/$h.yaml"
 done
 grep -q '^  partitions: 4$' "$KS_TMP/a.yaml" || pl_fail "the configuration was not edited"
+[[ -z ${KS_HOSTLOSS_NOFENCE:-} ]] || sed -i 's/^  librdkafka:$/  fenceDeparted: false\n&/' "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
 for kv in ${KS_HOSTLOSS_LIBRDKAFKA:-}; do
   sed -i "s/^  librdkafka:\$/  librdkafka:\n    ${kv%%=*}: \"${kv#*=}\"/" "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
 done
@@ -48,6 +51,10 @@ pl_kill9 "$a"
 pl_say "host a killed for good"
 pl_until 120 "host b to take host a's partitions" pl_log_since "$KS_TMP/b.log" "$blines" 'assigned [0-9]* partitions'
 t1=$(date +%s.%N)
+if [[ -z ${KS_HOSTLOSS_NOFENCE:-} ]]; then
+  pl_until 60 "host b to fence host a's instance" pl_log_since "$KS_TMP/b.log" "$blines" 'fenced departed instance hosta-0 '
+  pl_say "host b $(awk -v n="$blines" 'NR > n && /fenced departed instance/ { print; exit }' "$KS_TMP/b.log" | grep -o 'fenced departed instance.* ms')"
+fi
 pl_wait_drained "$pool" 180
 t2=$(date +%s.%N)
 pl_alive "$b" "after the takeover"
