@@ -1,6 +1,8 @@
-/* bench_kube.c — the baseline of the k8s bench: a plain libcurl loop that creates N Workflows
- * (generateName) on an API server, K requests in flight at a time (as K k8s triggers of ksensord
- * each have one), keep-alive connections, the same TLS and token; prints creates per second.
+/* bench_kube.c — the baseline of the k8s bench: a plain libcurl loop that creates N Workflows on an
+ * API server, K requests in flight at a time (as K k8s triggers of ksensord each have one),
+ * keep-alive connections, the same TLS and token; prints creates per second. Each Workflow has
+ * the shape of the ones ksensord creates for the bench's sensor (a name instead of generateName,
+ * Argo's three labels, the firing annotation), so that the API server does the same work for both.
  *   bench_kube SERVER TOKEN_FILE CA_FILE NAMESPACE N K */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +19,30 @@ discard(char *p, size_t size, size_t n, void *u)
     return size * n;
 }
 
+/* The body of the i-th create, as ksensord would send it. */
+static void
+set_body(CURL *e, long i)
+{
+    char body[1024];
+
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Workflow\",\"metadata\":{\"name\":\"loop-%010ld\","
+             "\"labels\":{\"events.argoproj.io/sensor\":\"s1\",\"events.argoproj.io/trigger\":\"create\","
+             "\"events.argoproj.io/action-timestamp\":\"%lld\"},\"annotations\":{\"ksensor.io/firing\":"
+             "\"s1/create@k8sevents/0/%ld\"}},\"spec\":{\"entrypoint\":\"main\"}}",
+             i, (long long)time(NULL) * 1000, i);
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
+}
+
 static CURL *
-create(const char *url, const char *ca, struct curl_slist *headers, const char *body)
+create(const char *url, const char *ca, struct curl_slist *headers, long i)
 {
     CURL *e = curl_easy_init();
 
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    set_body(e, i);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     return e;
@@ -35,8 +52,6 @@ int
 main(int argc, char **argv)
 {
     char               token[4096], url[1024], auth[4200];
-    const char        *body = "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Workflow\",\"metadata\":"
-                              "{\"generateName\":\"loop-\"},\"spec\":{\"entrypoint\":\"main\"}}";
     struct curl_slist *headers = NULL;
     struct timespec    t0, t1;
     FILE              *fp;
@@ -63,7 +78,7 @@ main(int argc, char **argv)
     multi = curl_multi_init();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (; started < k && started < n; started++)
-        curl_multi_add_handle(multi, create(url, argv[3], headers, body));
+        curl_multi_add_handle(multi, create(url, argv[3], headers, started));
     while (done < n) {
         int      running, left;
         CURLMsg *m;
@@ -80,6 +95,7 @@ main(int argc, char **argv)
             /* the next create on the same handle: its connection stays open */
             curl_multi_remove_handle(multi, m->easy_handle);
             if (started < n) {
+                set_body(m->easy_handle, started);
                 curl_multi_add_handle(multi, m->easy_handle);
                 started++;
             } else {

@@ -238,6 +238,12 @@ ks_batch_count(ks_batch_t *b)
     return ++b->records >= (size_t)b->cfg->batch_size || b->bytes >= BATCH_MAX_BYTES;
 }
 
+size_t
+ks_batch_records(const ks_batch_t *b)
+{
+    return b->records;
+}
+
 /* Seeks every assigned partition back to its committed offset: the aborted batch is read again. */
 static void
 rewind_to_committed(ks_batch_t *b)

@@ -82,6 +82,8 @@ void ks_batch_after_commit(ks_batch_t *b, char *line);
 
 /* One more record processed in the batch; true when the batch is full and should commit. */
 bool ks_batch_count(ks_batch_t *b);
+/* Records processed in the open batch (0 when it holds only what calls wrote). */
+size_t ks_batch_records(const ks_batch_t *b);
 
 /* Commits the open batch (nothing when none is open): 0, or -1 when it aborted instead. */
 int  ks_batch_commit(ks_batch_t *b);

@@ -123,13 +123,15 @@ handle(ks_worker_t *w, rd_kafka_message_t *msg)
 /* Nothing more is ready to read: the batch commits now if it is commitMinInterval old, otherwise
  * when it is. At low load a record so crosses each stage in about one commit instead of waiting
  * for commitInterval; a busy worker, which always has records ready, still batches by
- * commitInterval and batchSize. */
+ * commitInterval and batchSize. A batch that read no record holds only the outcomes of calls
+ * (their actions are done; nothing downstream waits for them): it commits by commitInterval, so
+ * that a stream of call outcomes does not keep the loop in commits while responses wait. */
 static void
 commit_when_drained(ks_worker_t *w)
 {
     int64_t floor_us = w->cfg->commit_min_interval_ms * 1000, age_us;
 
-    if (!ks_batch_is_open(w->batch))
+    if (!ks_batch_is_open(w->batch) || ks_batch_records(w->batch) == 0)
         return;
     age_us = ks_batch_age_us(w->batch);
     if (age_us >= floor_us) {
