@@ -74,6 +74,29 @@ utf8_len(const scan_t *sc, size_t i)
     return k + 1;
 }
 
+#define BYTES_1  0x0101010101010101ULL
+#define BYTES_80 0x8080808080808080ULL
+
+/* Whether some byte of v is below k (k <= 0x80; exact for bytes below 0x80). */
+static inline uint64_t
+byte_below(uint64_t v, unsigned k)
+{
+    return (v - BYTES_1 * k) & ~v & BYTES_80;
+}
+
+/* True if no byte of s[0..8) needs a look of its own inside a string: none is '"', '\\', a control
+ * character or part of a multi-byte UTF-8 sequence. Eight bytes at a time, as most of an event's
+ * text is plain ASCII. */
+static bool
+plain8(const unsigned char *s)
+{
+    uint64_t w;
+
+    memcpy(&w, s, sizeof(w));
+    return ((w & BYTES_80) | byte_below(w ^ (BYTES_1 * '"'), 1) | byte_below(w ^ (BYTES_1 * '\\'), 1)
+            | byte_below(w, 0x20)) == 0;
+}
+
 /* The string token at s[i] == '"'; returns the index after it. *escaped tells whether it has '\'
  * and *nul whether it decodes to text with a NUL character. */
 static size_t
@@ -82,7 +105,13 @@ scan_string(const scan_t *sc, size_t i, bool *escaped, bool *nul)
     *escaped = false;
     *nul = false;
     for (i++; i < sc->n;) {
-        unsigned char c = sc->s[i];
+        unsigned char c;
+
+        if (sc->n - i >= 8 && plain8(sc->s + i)) {
+            i += 8;
+            continue;
+        }
+        c = sc->s[i];
 
         if (c == '"')
             return i + 1;

@@ -1,5 +1,6 @@
 /* test_json_scan.c — the strict JSON scanner: members of an object, and agreement with jansson on
  * what is valid, case by case (strings, escapes, surrogates, UTF-8, numbers, nesting). */
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -53,6 +54,37 @@ START_TEST(test_members)
 }
 END_TEST
 
+/* Strings are read eight plain ASCII bytes at a time: a byte that needs a look of its own (quote,
+ * backslash, control character, UTF-8 lead or continuation, DEL and the bytes around each boundary)
+ * must be seen at every offset of the word, in valid and invalid sequences alike. */
+START_TEST(test_special_byte_at_every_offset)
+{
+    static const char *const specials[] = {
+        "\"", "\\", "\\n", "\\u00e9", "\\q", "\x01", "\x1f", " ", "\x7f", "\xc3\xa9", "\xc3", "\xa9", "\xff",
+        "\xe2\x82\xac", "\xf0\x9f\x98\x80", "!", "#", "[", "]", "\x80",
+    };
+
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (size_t at = 0; at < 24; at++) {
+            char              t[128];
+            ks_json_member_t  m[2];
+            size_t            n;
+            int               len = snprintf(t, sizeof(t), "{\"k\":\"%.*s%s%.*s\"}", (int)at,
+                                             "abcdefghijklmnopqrstuvwxyz", specials[k], 17, "ABCDEFGHIJKLMNOPQ");
+            int               rc = ks_json_scan_object(t, (size_t)len, m, 2, &n);
+            json_t           *j = json_loadb(t, (size_t)len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+                                             NULL);
+
+            ck_assert_msg((rc >= 0) == (j != NULL), "special %zu at %zu: scanner %d, jansson %s", k, at, rc,
+                          j ? "valid" : "invalid");
+            if (rc == 0)
+                ck_assert_uint_eq(m[0].value_len, (size_t)len - 6);
+            json_decref(j);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_depth_limit)
 {
     char   deep[5000];
@@ -73,6 +105,7 @@ suite_json_scan(void)
 
     tcase_add_loop_test(tc, test_agrees_with_jansson, 0, sizeof(texts) / sizeof(texts[0]));
     tcase_add_test(tc, test_members);
+    tcase_add_test(tc, test_special_byte_at_every_offset);
     tcase_add_test(tc, test_depth_limit);
     suite_add_tcase(s, tc);
     return s;
