@@ -13,7 +13,6 @@
 #include "pipeline/journal.h"
 #include "pipeline/topics.h"
 
-#define TXN_TIMEOUT_MS      30000
 #define TXN_ATTEMPTS        4       /* of a transaction call whose error is retriable */
 #define MAX_ABORTS_IN_A_ROW 5
 #define DLT_MAX_RECORD      (900 * 1024)
@@ -256,7 +255,7 @@ rewind_to_committed(ks_batch_t *b)
         ks_log_error("rd_kafka_assignment failed: %s", rd_kafka_err2str(err));
         exit(KS_EXIT_FATAL);
     }
-    if (parts->cnt > 0 && (err = rd_kafka_committed(b->consumer, parts, TXN_TIMEOUT_MS))) {
+    if (parts->cnt > 0 && (err = rd_kafka_committed(b->consumer, parts, KS_TXN_CALL_TIMEOUT_MS))) {
         ks_log_error("rd_kafka_committed failed: %s", rd_kafka_err2str(err));
         exit(KS_EXIT_FATAL);
     }
@@ -264,7 +263,7 @@ rewind_to_committed(ks_batch_t *b)
         if (parts->elems[i].offset < 0)
             parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
     }
-    if (parts->cnt > 0 && (error = rd_kafka_seek_partitions(b->consumer, parts, TXN_TIMEOUT_MS)) != NULL) {
+    if (parts->cnt > 0 && (error = rd_kafka_seek_partitions(b->consumer, parts, KS_TXN_CALL_TIMEOUT_MS)) != NULL) {
         ks_log_error("rd_kafka_seek_partitions failed: %s", rd_kafka_error_string(error));
         exit(KS_EXIT_FATAL);
     }
@@ -298,7 +297,7 @@ ks_batch_abort(ks_batch_t *b, const char *why, bool rewind)
         exit(KS_EXIT_FATAL);
     }
     for (int attempt = 1;; attempt++) {
-        error = rd_kafka_abort_transaction(b->producer, TXN_TIMEOUT_MS);
+        error = rd_kafka_abort_transaction(b->producer, KS_TXN_CALL_TIMEOUT_MS);
         if (!again(error, "rd_kafka_abort_transaction", attempt))
             break;
     }
@@ -357,7 +356,7 @@ ks_batch_commit(ks_batch_t *b)
     ks_crash_point("before-kafka-commit");
     for (int attempt = 1;; attempt++) {
         cgmd = rd_kafka_consumer_group_metadata(b->consumer);
-        error = rd_kafka_send_offsets_to_transaction(b->producer, b->offsets, cgmd, TXN_TIMEOUT_MS);
+        error = rd_kafka_send_offsets_to_transaction(b->producer, b->offsets, cgmd, KS_TXN_CALL_TIMEOUT_MS);
         rd_kafka_consumer_group_metadata_destroy(cgmd);
         if (!again(error, "rd_kafka_send_offsets_to_transaction", attempt))
             break;
@@ -365,7 +364,7 @@ ks_batch_commit(ks_batch_t *b)
     if (txn_result(b, error, "rd_kafka_send_offsets_to_transaction") != 0)
         return -1;
     for (int attempt = 1;; attempt++) {
-        error = rd_kafka_commit_transaction(b->producer, TXN_TIMEOUT_MS);
+        error = rd_kafka_commit_transaction(b->producer, KS_TXN_CALL_TIMEOUT_MS);
         if (!again(error, "rd_kafka_commit_transaction", attempt))
             break;
     }

@@ -23,6 +23,10 @@
 #include "core/report.h"
 #include "pipeline/journal.h"
 
+/* How long a transactional or group coordinator call of a worker may block (a few round trips,
+ * unless the coordinator is away). */
+#define KS_TXN_CALL_TIMEOUT_MS 30000
+
 typedef struct ks_batch        ks_batch_t;
 typedef struct ks_batch_member ks_batch_member_t;
 

@@ -9,11 +9,11 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/report.h"
+#include "pipeline/batch.h"
 #include "pipeline/kafka_conf.h"
 
 #define MARK          "ksensor instance "
 #define ADMIN_WAIT_MS 10000
-#define FENCE_WAIT_MS 30000
 
 void
 ks_fence_mark(rd_kafka_topic_partition_t *tp, const char *instance)
@@ -158,7 +158,7 @@ fence(const ks_config_t *cfg, const char *brokers, const char *instance)
         ks_log_warning("fencing departed instance %s: rd_kafka_new failed: %s", instance, err);
         return;
     }
-    if ((error = rd_kafka_init_transactions(rk, FENCE_WAIT_MS)) != NULL) {
+    if ((error = rd_kafka_init_transactions(rk, KS_TXN_CALL_TIMEOUT_MS)) != NULL) {
         ks_log_warning("fencing departed instance %s: %s", instance, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     } else {

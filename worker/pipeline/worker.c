@@ -36,7 +36,6 @@
 #include "pipeline/topics.h"
 #include "pipeline/stage_trigger.h"
 
-#define TXN_TIMEOUT_MS 30000
 
 typedef struct ks_worker {
     const ks_config_t   *cfg;
@@ -363,7 +362,7 @@ static void
 wait_stable_offsets(ks_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_partition_list_t *copy = rd_kafka_topic_partition_list_copy(parts);
-    rd_kafka_resp_err_t              err = rd_kafka_committed(w->consumer, copy, TXN_TIMEOUT_MS * 2);
+    rd_kafka_resp_err_t              err = rd_kafka_committed(w->consumer, copy, KS_TXN_CALL_TIMEOUT_MS * 2);
 
     if (err)
         ks_log_warning("committed offsets of the assignment not confirmed stable: %s", rd_kafka_err2str(err));
@@ -542,7 +541,7 @@ producer_setup(ks_worker_t *w)
         set->triggers = ks_calloc((size_t)set->ntriggers, sizeof(*set->triggers));
         set->actions = ks_calloc((size_t)set->nactions, sizeof(*set->actions));
     }
-    if ((error = rd_kafka_init_transactions(w->producer, TXN_TIMEOUT_MS)) != NULL) {
+    if ((error = rd_kafka_init_transactions(w->producer, KS_TXN_CALL_TIMEOUT_MS)) != NULL) {
         ks_log_error("rd_kafka_init_transactions(%s) failed: %s", txn_id, rd_kafka_error_string(error));
         exit(KS_EXIT_FATAL);
     }
@@ -663,7 +662,7 @@ ks_worker_run(const ks_config_t *cfg, const ks_pool_t *pool, const ks_worker_opt
         ks_log_error("%s", err);
         exit(KS_EXIT_FATAL);
     }
-    if (ks_journal_recover(w.journal, w.consumer, TXN_TIMEOUT_MS * 2) != 0)
+    if (ks_journal_recover(w.journal, w.consumer, KS_TXN_CALL_TIMEOUT_MS * 2) != 0)
         exit(KS_EXIT_FATAL);
     w.batch = ks_batch_new(w.producer, w.consumer, cfg, w.embedded, &w.stats, w.journal, w.instance);
     xenv = (ks_exec_env_t){ cfg, w.brokers, w.loop, w.batch, ks_topics_ntriggers(&w.topics) };
