@@ -13,6 +13,7 @@
 #include "pipeline/kafka_conf.h"
 
 #define MARK          "ksensor instance "
+#define MARK_LEN      (sizeof(MARK) - 1)
 #define ADMIN_WAIT_MS 10000
 
 void
@@ -47,15 +48,13 @@ committers(rd_kafka_t *rk, const char *group, const char *self, const rd_kafka_t
     rd_kafka_event_t                    *ev;
     const rd_kafka_group_result_t      **groups;
     size_t                               ngroups = 0;
-    char                               **names = NULL;
+    char                               **names = NULL, err[512];
 
     *n = 0;
     rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_WAIT_MS, NULL, 0);
     rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, opts, queue);
-    ev = rd_kafka_queue_poll(queue, ADMIN_WAIT_MS + 1000);
-    if (ev == NULL || rd_kafka_event_error(ev)) {
-        ks_log_warning("fencing departed instances: cannot list the group's offsets: %s",
-                       ev ? rd_kafka_event_error_string(ev) : "timed out");
+    if ((ev = ks_kafka_admin_result(queue, ADMIN_WAIT_MS + 1000, err, sizeof(err))) == NULL) {
+        ks_log_warning("fencing departed instances: cannot list the group's offsets: %s", err);
         goto done;
     }
     groups = rd_kafka_ListConsumerGroupOffsets_result_groups(rd_kafka_event_ListConsumerGroupOffsets_result(ev),
@@ -65,14 +64,12 @@ committers(rd_kafka_t *rk, const char *group, const char *self, const rd_kafka_t
 
         for (int i = 0; got != NULL && i < got->cnt; i++) {
             const rd_kafka_topic_partition_t *tp = &got->elems[i];
-            size_t                            len = tp->metadata_size, k;
+            size_t                            k;
             char                             *who;
 
-            if (tp->metadata == NULL || len <= strlen(MARK) || memcmp(tp->metadata, MARK, strlen(MARK)) != 0)
+            if (tp->metadata == NULL || tp->metadata_size <= MARK_LEN || memcmp(tp->metadata, MARK, MARK_LEN) != 0)
                 continue;
-            who = ks_malloc(len - strlen(MARK) + 1);
-            memcpy(who, (const char *)tp->metadata + strlen(MARK), len - strlen(MARK));
-            who[len - strlen(MARK)] = '\0';
+            who = ks_strndup((const char *)tp->metadata + MARK_LEN, tp->metadata_size - MARK_LEN);
             for (k = 0; k < *n && strcmp(names[k], who) != 0; k++)
                 ;
             if (k < *n || strcmp(who, self) == 0 || siblings(who, self)) {
@@ -103,13 +100,12 @@ drop_members(rd_kafka_t *rk, const char *group, char **names, size_t *n)
     const rd_kafka_ConsumerGroupDescription_t **groups;
     size_t                                     ngroups = 0;
     int                                        rc = -1;
+    char                                       err[512];
 
     rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_WAIT_MS, NULL, 0);
     rd_kafka_DescribeConsumerGroups(rk, &group, 1, opts, queue);
-    ev = rd_kafka_queue_poll(queue, ADMIN_WAIT_MS + 1000);
-    if (ev == NULL || rd_kafka_event_error(ev)) {
-        ks_log_warning("fencing departed instances: cannot describe group %s: %s", group,
-                       ev ? rd_kafka_event_error_string(ev) : "timed out");
+    if ((ev = ks_kafka_admin_result(queue, ADMIN_WAIT_MS + 1000, err, sizeof(err))) == NULL) {
+        ks_log_warning("fencing departed instances: cannot describe group %s: %s", group, err);
         goto done;
     }
     groups = rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(ev),
@@ -152,7 +148,7 @@ fence(const ks_config_t *cfg, const char *brokers, const char *instance)
     char              txn_id[400], err[512];
     int64_t           started = ks_monotonic_us();
 
-    snprintf(txn_id, sizeof(txn_id), "%s-%s", cfg->pool, instance);
+    ks_kafka_transactional_id(cfg, instance, txn_id, sizeof(txn_id));
     ks_kafka_set(conf, "transactional.id", txn_id);
     if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err))) == NULL) {
         ks_log_warning("fencing departed instance %s: rd_kafka_new failed: %s", instance, err);

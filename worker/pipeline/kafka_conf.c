@@ -22,6 +22,27 @@ ks_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
     }
 }
 
+void
+ks_kafka_transactional_id(const ks_config_t *cfg, const char *instance, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%s", cfg->pool, instance);
+}
+
+rd_kafka_event_t *
+ks_kafka_admin_result(rd_kafka_queue_t *queue, int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, timeout_ms);
+
+    if (ev == NULL) {
+        snprintf(err, errlen, "timed out");
+    } else if (rd_kafka_event_error(ev)) {
+        snprintf(err, errlen, "%s", rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        ev = NULL;
+    }
+    return ev;
+}
+
 bool
 ks_kafka_embedded(const ks_config_t *cfg)
 {

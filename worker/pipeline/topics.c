@@ -202,9 +202,8 @@ create_topics(const ks_config_t *cfg, rd_kafka_t *rk, const char *const *names, 
         rd_kafka_NewTopic_set_config(nts[i], "max.message.bytes", max);
     }
     rd_kafka_CreateTopics(rk, nts, n, NULL, queue);
-    ev = rd_kafka_queue_poll(queue, 30000);
-    if (ev == NULL || rd_kafka_event_error(ev)) {
-        ks_log_error("cannot create topics: %s", ev ? rd_kafka_event_error_string(ev) : "timed out");
+    if ((ev = ks_kafka_admin_result(queue, 30000, err, sizeof(err))) == NULL) {
+        ks_log_error("cannot create topics: %s", err);
         rc = -1;
     } else {
         results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &nres);
@@ -365,14 +364,13 @@ describe(rd_kafka_t *rk, topic_facts_t *facts, size_t n)
     const rd_kafka_ConfigResource_t **out;
     size_t                      nout = 0;
     int                         rc = 0;
+    char                        err[512];
 
     for (size_t i = 0; i < n; i++)
         res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, facts[i].name);
     rd_kafka_DescribeConfigs(rk, res, n, NULL, queue);
-    ev = rd_kafka_queue_poll(queue, 30000);
-    if (ev == NULL || rd_kafka_event_error(ev)) {
-        ks_log_error("cannot read the configuration of the internal topics: %s",
-                     ev ? rd_kafka_event_error_string(ev) : "timed out");
+    if ((ev = ks_kafka_admin_result(queue, 30000, err, sizeof(err))) == NULL) {
+        ks_log_error("cannot read the configuration of the internal topics: %s", err);
         rc = -1;
     } else {
         out = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nout);

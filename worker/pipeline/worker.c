@@ -36,7 +36,6 @@
 #include "pipeline/topics.h"
 #include "pipeline/stage_trigger.h"
 
-
 typedef struct ks_worker {
     const ks_config_t   *cfg;
     int                  slot;
@@ -508,7 +507,7 @@ producer_setup(ks_worker_t *w)
     rd_kafka_error_t *error;
     char              err[512], txn_id[400];
 
-    snprintf(txn_id, sizeof(txn_id), "%s-%s", w->cfg->pool, w->instance);
+    ks_kafka_transactional_id(w->cfg, w->instance, txn_id, sizeof(txn_id));
     ks_kafka_set(conf, "transactional.id", txn_id);
     /* A host that dies holds its open transaction's partitions back from every read_committed
      * reader until the broker aborts it, so keep it short: a batch commits every commitInterval,

@@ -67,6 +67,15 @@ batchSize: 1000
 YAML
 }
 
+# pl_no_fence FILE...: configurations written by pl_config with fenceDeparted off (worker/pipeline/fence.h).
+pl_no_fence() {
+  local f
+  for f in "$@"; do
+    sed -i 's/^  librdkafka:$/  fenceDeparted: false\n&/' "$f"
+    grep -q '^  fenceDeparted: false$' "$f" || pl_fail "the configuration $f was not edited"
+  done
+}
+
 # pl_http_sensor NAME EVENT URL TIMEOUT: the head of a sensor whose one http trigger, "call", fires
 # on EVENT alone (source demo), down to its http block's timeout; callers append the block's other keys.
 pl_http_sensor() {

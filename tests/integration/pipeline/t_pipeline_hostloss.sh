@@ -26,7 +26,7 @@ for h in a b; do
     "$KS_TMP/$h.yaml"
 done
 grep -q '^  partitions: 4$' "$KS_TMP/a.yaml" || pl_fail "the configuration was not edited"
-[[ -z ${KS_HOSTLOSS_NOFENCE:-} ]] || sed -i 's/^  librdkafka:$/  fenceDeparted: false\n&/' "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
+[[ -z ${KS_HOSTLOSS_NOFENCE:-} ]] || pl_no_fence "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
 for kv in ${KS_HOSTLOSS_LIBRDKAFKA:-}; do
   sed -i "s/^  librdkafka:\$/  librdkafka:\n    ${kv%%=*}: \"${kv#*=}\"/" "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
 done

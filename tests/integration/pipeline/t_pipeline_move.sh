@@ -35,8 +35,7 @@ pl_config "$KS_TMP/b.yaml" "$pool" hostB "$KS_TMP/dataB" "$KS_TMP/sensors/*.yaml
 # takes A's partitions (fence.h), and the thawed A's worker would exit at its next transaction for its
 # supervisor to respawn (t_pipeline_zombie and t_pipeline_partition test that default). Here B does
 # not fence, so that the same A process must find itself out of the group and rejoin.
-sed -i 's/^  librdkafka:$/  fenceDeparted: false\n&/' "$KS_TMP/b.yaml"
-grep -q '^  fenceDeparted: false$' "$KS_TMP/b.yaml" || pl_fail "the configuration was not edited"
+pl_no_fence "$KS_TMP/b.yaml"
 pl_topic "$pool-events" 1
 
 # expected_after K: how many firings eval expects once parts s1..sK are in

@@ -27,7 +27,7 @@ mkdir -p "$KS_TMP/sensors"
 cp "${sensors[@]}" "$KS_TMP/sensors/"
 pl_config "$KS_TMP/a.yaml" "$pool" hostA "$KS_TMP/dataA" "$KS_TMP/sensors/*.yaml"
 pl_config "$KS_TMP/b.yaml" "$pool" hostB "$KS_TMP/dataB" "$KS_TMP/sensors/*.yaml"
-[[ -z ${KS_ZOMBIE_NOFENCE:-} ]] || sed -i 's/^  librdkafka:$/  fenceDeparted: false\n&/' "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
+[[ -z ${KS_ZOMBIE_NOFENCE:-} ]] || pl_no_fence "$KS_TMP/a.yaml" "$KS_TMP/b.yaml"
 "${CC:-cc}" -shared -fPIC -O1 -o "$KS_TMP/freeze_commit.so" "$KS_TOP/tests/integration/lib/freeze_commit.c" -ldl \
   || pl_fail "cannot build the freeze shim"
 arm=$KS_TMP/arm
